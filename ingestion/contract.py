@@ -1,0 +1,247 @@
+"""The source-file contract: every file the bank delivers, its columns, types and rules.
+
+This module is the single definition of the contract. The simulator writes files that follow it,
+the loader validates deliveries against it and creates the ``raw`` tables from it, and
+``docs/data-contract.md`` describes it for people.
+
+A delivery is one folder per business date (``<landing>/<YYYY-MM-DD>/``) holding the data files
+below and a control file, ``control.csv``, with one line per data file: its row count, the total
+of its amount column, its SHA-256 and its encoding (UTF-8 or GBK).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CONTROL_FILE = "control.csv"
+CONTROL_COLUMNS = ("business_date", "file_name", "encoding", "row_count", "amount_total", "sha256")
+ENCODINGS = ("utf-8", "gbk")
+
+# Column kinds and the Postgres type each lands as in ``raw``.
+PG_TYPES = {
+    "text": "text",
+    "int": "integer",
+    "money": "numeric(18,2)",
+    "rate": "numeric(9,4)",
+    "date": "date",
+    "timestamp": "timestamp",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # a key of PG_TYPES
+    nullable: bool = False
+    allowed: tuple[str, ...] = ()  # closed code list, empty for free values
+    non_negative: bool = False
+    max_length: int = 200
+    description: str = ""
+
+    @property
+    def pg_type(self) -> str:
+        return PG_TYPES[self.kind]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    name: str  # file name inside the delivery folder, also the raw table name
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    amount_column: str | None = None  # summed into the control file's amount_total
+    is_master: bool = False  # masters are deltas: new and changed records of the day
+    references: dict[str, str] = field(default_factory=dict)  # column -> file it must exist in
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.name}.csv"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+ORG_LEVELS = ("head_office", "branch", "sub_branch")
+CUSTOMER_TYPES = ("individual", "enterprise")
+PRODUCT_FAMILIES = ("deposit", "loan", "wealth")
+PRODUCT_TYPES = ("demand_deposit", "time_deposit", "wealth_management", "mortgage", "consumer_loan",
+                 "sme_working_capital")
+LOAN_CLASSIFICATIONS = ("normal", "special_mention", "substandard", "doubtful", "loss")
+CHANNELS = ("branch", "atm", "mobile", "web")
+TRANSACTION_TYPES = ("deposit", "withdrawal", "transfer_in", "transfer_out", "payment", "loan_repayment",
+                     "fee")
+INTERACTION_TYPES = ("inquiry", "complaint", "visit")
+INCOME_BANDS = ("low", "lower_middle", "middle", "upper_middle", "high")
+
+ORG_UNITS = SourceFile(
+    name="org_units",
+    description="The bank's organisation: head office, branches and sub-branches.",
+    is_master=True,
+    key=("org_unit_id",),
+    columns=(
+        Column("org_unit_id", "text", description="Organisation unit code"),
+        Column("org_unit_name", "text", description="Display name"),
+        Column("org_level", "text", allowed=ORG_LEVELS, description="Level in the hierarchy"),
+        Column("parent_org_unit_id", "text", nullable=True,
+               description="Parent unit; empty for the head office"),
+    ),
+)
+
+RELATIONSHIP_MANAGERS = SourceFile(
+    name="relationship_managers",
+    description="Relationship managers and the sub-branch each works in.",
+    is_master=True,
+    key=("rm_id",),
+    references={"sub_branch_id": "org_units"},
+    columns=(
+        Column("rm_id", "text", description="Relationship manager code"),
+        Column("rm_name", "text", description="Name"),
+        Column("sub_branch_id", "text", description="Sub-branch the RM works in"),
+        Column("hired_date", "date", description="Date the RM joined the bank"),
+    ),
+)
+
+PRODUCTS = SourceFile(
+    name="products",
+    description="The product catalogue: deposit, loan and wealth products.",
+    is_master=True,
+    key=("product_code",),
+    columns=(
+        Column("product_code", "text", description="Product code"),
+        Column("product_name", "text", description="Display name"),
+        Column("product_family", "text", allowed=PRODUCT_FAMILIES, description="deposit, loan or wealth"),
+        Column("product_type", "text", allowed=PRODUCT_TYPES, description="Product type within the family"),
+        Column("term_months", "int", nullable=True, non_negative=True,
+               description="Contract term in months; empty for demand products"),
+        Column("rate_type", "text", allowed=("fixed", "floating"), description="fixed or floating"),
+    ),
+)
+
+CUSTOMERS = SourceFile(
+    name="customers",
+    description="Customer master: individuals and enterprises, with personal identifiers.",
+    is_master=True,
+    key=("customer_id",),
+    references={"home_sub_branch_id": "org_units", "rm_id": "relationship_managers"},
+    columns=(
+        Column("customer_id", "text", description="Customer number"),
+        Column("customer_type", "text", allowed=CUSTOMER_TYPES, description="individual or enterprise"),
+        Column("full_name", "text", description="Name (personal data)"),
+        Column("national_id", "text", description="ID card or unified social credit code (personal data)"),
+        Column("phone", "text", nullable=True, description="Mobile phone number (personal data)"),
+        Column("birth_date", "date", description="Birth date, or founding date for an enterprise"),
+        Column("gender", "text", nullable=True, allowed=("F", "M"), description="Individuals only"),
+        Column("industry", "text", nullable=True, description="Enterprises only"),
+        Column("occupation", "text", nullable=True, description="Individuals only"),
+        Column("income_band", "text", allowed=INCOME_BANDS,
+               description="Annual income band, or revenue band for an enterprise"),
+        Column("district", "text", description="Home district"),
+        Column("onboarding_date", "date", description="Date the customer relationship began"),
+        Column("home_sub_branch_id", "text", description="Home sub-branch"),
+        Column("rm_id", "text", description="Relationship manager"),
+        Column("referred_by_customer_id", "text", nullable=True, description="Customer who referred them"),
+        Column("group_id", "text", nullable=True, description="Family or enterprise group"),
+        Column("closed_date", "date", nullable=True, description="Date the relationship closed"),
+    ),
+)
+
+ACCOUNTS = SourceFile(
+    name="accounts",
+    description="Account master: one row per deposit, loan or wealth account.",
+    is_master=True,
+    key=("account_id",),
+    references={"customer_id": "customers", "product_code": "products"},
+    columns=(
+        Column("account_id", "text", description="Account number"),
+        Column("customer_id", "text", description="Owner"),
+        Column("product_code", "text", description="Product"),
+        Column("opened_date", "date", description="Opening date"),
+        Column("maturity_date", "date", nullable=True, description="Maturity for time deposits and loans"),
+        Column("closed_date", "date", nullable=True, description="Closing date"),
+        Column("contract_rate_pct", "rate", description="Contract interest rate, percent a year"),
+        Column("principal_cny", "money", nullable=True, non_negative=True,
+               description="Original principal of a loan or time deposit, CNY"),
+    ),
+)
+
+DEPOSIT_BALANCES = SourceFile(
+    name="deposit_balances",
+    description="End-of-day balance of every open deposit and wealth account (the daily balance table).",
+    key=("account_id",),
+    amount_column="balance_cny",
+    references={"account_id": "accounts"},
+    columns=(
+        Column("account_id", "text", description="Account number"),
+        Column("balance_cny", "money", non_negative=True, description="End-of-day balance, CNY"),
+        Column("interest_rate_pct", "rate", description="Rate paid to the customer, percent a year"),
+    ),
+)
+
+LOAN_BALANCES = SourceFile(
+    name="loan_balances",
+    description="End-of-day outstanding of every open loan, with days past due and five-tier classification.",
+    key=("account_id",),
+    amount_column="outstanding_cny",
+    references={"account_id": "accounts"},
+    columns=(
+        Column("account_id", "text", description="Loan account number"),
+        Column("outstanding_cny", "money", non_negative=True, description="End-of-day outstanding, CNY"),
+        Column("interest_rate_pct", "rate", description="Rate charged, percent a year"),
+        Column("days_past_due", "int", non_negative=True, description="Days past due"),
+        Column("classification", "text", allowed=LOAN_CLASSIFICATIONS, description="Five-tier classification"),
+    ),
+)
+
+TRANSACTIONS = SourceFile(
+    name="transactions",
+    description="Transactions from the settlement system, one row per transaction.",
+    key=("transaction_id",),
+    amount_column="amount_cny",
+    references={"account_id": "accounts"},
+    columns=(
+        Column("transaction_id", "text", description="Transaction reference"),
+        Column("account_id", "text", description="Account"),
+        Column("transaction_at", "timestamp", description="Local time of the transaction"),
+        Column("channel", "text", allowed=CHANNELS, description="branch, atm, mobile or web"),
+        Column("transaction_type", "text", allowed=TRANSACTION_TYPES, description="Type"),
+        Column("amount_cny", "money", non_negative=True, description="Amount, CNY"),
+        Column("fee_cny", "money", non_negative=True, description="Fee charged, CNY"),
+    ),
+)
+
+SERVICE_INTERACTIONS = SourceFile(
+    name="service_interactions",
+    description="Service interactions: inquiries, complaints, visits, with resolution and satisfaction.",
+    key=("interaction_id",),
+    references={"customer_id": "customers"},
+    columns=(
+        Column("interaction_id", "text", description="Interaction reference"),
+        Column("customer_id", "text", description="Customer"),
+        Column("interaction_type", "text", allowed=INTERACTION_TYPES, description="inquiry, complaint or visit"),
+        Column("channel", "text", allowed=CHANNELS, description="Channel used"),
+        Column("opened_at", "timestamp", description="When it was opened"),
+        Column("resolved_at", "timestamp", nullable=True, description="When it was resolved; empty if open"),
+        Column("satisfaction_score", "int", nullable=True, description="1 (worst) to 5 (best)"),
+    ),
+)
+
+# In load order: a file's references point at files earlier in the list.
+SOURCE_FILES: tuple[SourceFile, ...] = (
+    ORG_UNITS,
+    RELATIONSHIP_MANAGERS,
+    PRODUCTS,
+    CUSTOMERS,
+    ACCOUNTS,
+    DEPOSIT_BALANCES,
+    LOAN_BALANCES,
+    TRANSACTIONS,
+    SERVICE_INTERACTIONS,
+)
+BY_FILE_NAME = {f.file_name: f for f in SOURCE_FILES}

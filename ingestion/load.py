@@ -1,0 +1,422 @@
+"""Load one delivery folder into ``raw``, losing nothing and changing nothing when it is unusable.
+
+Row level: every data line of every file ends either in its ``raw`` table (tagged with business
+date, batch id, source file and line number) or in ``audit.quarantined_rows`` with the rule it broke.
+
+Delivery level: a delivery that cannot be trusted as a whole (control file missing or wrong,
+header not the contract's, checksum or row count or amount total not matching the control file,
+business date not the folder's, bytes not in the declared encoding) raises ``DeliveryError``
+naming the file, the line and the rule; the transaction is rolled back and the warehouse stays
+as it was.
+
+Exactly once: a delivery whose control file was loaded before is skipped; a corrected
+re-delivery (different control file) replaces every ``raw`` row of that business date.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from psycopg2 import sql
+
+from ingestion import contract
+from ingestion.contract import SourceFile
+
+log = logging.getLogger(__name__)
+
+COPY_CHUNK_ROWS = 50_000
+_MONEY = re.compile(r"-?\d{1,16}(\.\d{1,2})?")
+_RATE = re.compile(r"-?\d{1,4}(\.\d{1,4})?")
+_INT = re.compile(r"-?\d{1,9}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}")
+
+
+class DeliveryError(Exception):
+    """A whole delivery is unusable. The message names the file, the line, the rule and what to do."""
+
+    def __init__(self, path: Path, rule: str, detail: str, line: int | None = None):
+        self.path, self.rule, self.detail, self.line = path, rule, detail, line
+        where = f"{path}" + (f", line {line}" if line else "")
+        super().__init__(f"{where}: rule '{rule}' failed: {detail}. The delivery was not loaded and the "
+                         f"warehouse is unchanged; ask the source system for a corrected delivery, "
+                         f"then run the load again.")
+
+
+@dataclass
+class FileResult:
+    file_name: str
+    sha256: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class DeliveryResult:
+    business_date: dt.date
+    folder: Path
+    batch_id: int | None
+    status: str  # loaded, replaced, skipped
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+
+@dataclass(frozen=True)
+class ControlEntry:
+    file_name: str
+    encoding: str
+    row_count: int
+    amount_total: Decimal | None
+    sha256: str
+
+
+# -- schema ------------------------------------------------------------------------------------
+def ensure_schema(conn) -> None:
+    """Create the ``raw`` and ``audit`` schemas and tables (from the contract) if missing."""
+    statements = [
+        "create schema if not exists raw",
+        "create schema if not exists audit",
+        "create sequence if not exists audit.batch_id_seq",
+        """create table if not exists audit.deliveries (
+            business_date date primary key,
+            batch_id bigint not null,
+            control_sha256 text not null,
+            folder text not null,
+            status text not null,
+            rows_read bigint not null,
+            rows_loaded bigint not null,
+            rows_quarantined bigint not null,
+            loaded_at timestamptz not null default now())""",
+        """create table if not exists audit.file_loads (
+            batch_id bigint not null,
+            business_date date not null,
+            file_name text not null,
+            sha256 text not null,
+            rows_read bigint not null,
+            rows_loaded bigint not null,
+            rows_quarantined bigint not null,
+            duration_seconds numeric(12,3) not null,
+            loaded_at timestamptz not null default now(),
+            primary key (batch_id, file_name))""",
+        """create table if not exists audit.control_totals (
+            business_date date not null,
+            file_name text not null,
+            row_count bigint not null,
+            amount_total numeric(20,2),
+            primary key (business_date, file_name))""",
+        """create table if not exists audit.quarantined_rows (
+            batch_id bigint not null,
+            business_date date not null,
+            file_name text not null,
+            line_number integer not null,
+            rule text not null,
+            detail text not null,
+            raw_line text not null,
+            primary key (batch_id, file_name, line_number))""",
+    ]
+    with conn.cursor() as cur:
+        for statement in statements:
+            cur.execute(statement)
+        for source in contract.SOURCE_FILES:
+            cols = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in source.columns]
+            cols += [sql.SQL(s) for s in ("business_date date not null", "batch_id bigint not null",
+                                          "source_file text not null", "source_line integer not null")]
+            cur.execute(sql.SQL("create table if not exists raw.{} ({})").format(
+                sql.Identifier(source.name), sql.SQL(", ").join(cols)))
+            cur.execute(sql.SQL("create index if not exists {} on raw.{} (business_date)").format(
+                sql.Identifier(f"{source.name}_business_date_idx"), sql.Identifier(source.name)))
+
+
+# -- control file ------------------------------------------------------------------------------
+def read_control(folder: Path) -> tuple[dt.date, dict[str, ControlEntry], str]:
+    path = folder / contract.CONTROL_FILE
+    try:
+        business_date = dt.date.fromisoformat(folder.name)
+    except ValueError:
+        raise DeliveryError(folder, "delivery_folder_name",
+                            "a delivery folder must be named after its business date, YYYY-MM-DD") from None
+    if not path.exists():
+        raise DeliveryError(path, "control_file_present", "the control file is missing")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise DeliveryError(path, "control_file_encoding", f"not UTF-8 ({err.reason} at byte {err.start})") from None
+    lines = list(csv.reader(io.StringIO(text, newline="")))
+    if not lines or tuple(lines[0]) != contract.CONTROL_COLUMNS:
+        raise DeliveryError(path, "control_file_header", f"header must be {','.join(contract.CONTROL_COLUMNS)}",
+                            line=1)
+    entries: dict[str, ControlEntry] = {}
+    for number, row in enumerate(lines[1:], start=2):
+        if len(row) != len(contract.CONTROL_COLUMNS):
+            raise DeliveryError(path, "control_file_columns", f"expected 6 fields, found {len(row)}", line=number)
+        date_text, file_name, encoding, count, total, digest = row
+        if date_text != business_date.isoformat():
+            raise DeliveryError(path, "business_date_matches_folder",
+                                f"control says {date_text} but the folder is {business_date}", line=number)
+        if file_name not in contract.BY_FILE_NAME:
+            raise DeliveryError(path, "known_file", f"'{file_name}' is not in the data contract", line=number)
+        if encoding.lower() not in contract.ENCODINGS:
+            raise DeliveryError(path, "known_encoding", f"encoding '{encoding}' is not one of "
+                                f"{', '.join(contract.ENCODINGS)}", line=number)
+        try:
+            entries[file_name] = ControlEntry(file_name, encoding.lower(), int(count),
+                                              Decimal(total) if total else None, digest.lower())
+        except (ValueError, InvalidOperation):
+            raise DeliveryError(path, "control_file_numbers", "row_count and amount_total must be numbers",
+                                line=number) from None
+    missing = [f.file_name for f in contract.SOURCE_FILES if f.file_name not in entries]
+    if missing:
+        raise DeliveryError(path, "control_lists_every_file", f"no control line for {', '.join(missing)}")
+    return business_date, entries, hashlib.sha256(data).hexdigest()
+
+
+# -- row validation ----------------------------------------------------------------------------
+def _check_value(column: contract.Column, value: str) -> str | None:
+    """The rule a value breaks, or None."""
+    if value == "":
+        return None if column.nullable else "not_null"
+    if "\x00" in value:
+        return "no_nul_bytes"
+    if len(value) > column.max_length:
+        return "max_length"
+    kind = column.kind
+    if kind == "money":
+        if not _MONEY.fullmatch(value):
+            return "numeric"
+        if column.non_negative and value.startswith("-"):
+            return "non_negative"
+    elif kind == "rate":
+        if not _RATE.fullmatch(value):
+            return "numeric"
+    elif kind == "int":
+        if not _INT.fullmatch(value):
+            return "integer"
+        if column.non_negative and value.startswith("-"):
+            return "non_negative"
+    elif kind == "date":
+        if not _DATE.fullmatch(value):
+            return "date_format"
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            return "valid_date"
+    elif kind == "timestamp":
+        if not _TIMESTAMP.fullmatch(value):
+            return "timestamp_format"
+        try:
+            dt.datetime.fromisoformat(value)
+        except ValueError:
+            return "valid_timestamp"
+    if column.allowed and value not in column.allowed:
+        return "accepted_values"
+    return None
+
+
+def _validate_row(source: SourceFile, row: list[str], seen_keys: set) -> tuple[str, str] | None:
+    """(rule, detail) for a bad row, or None for a good one."""
+    if len(row) != len(source.columns):
+        return "column_count", f"expected {len(source.columns)} fields, found {len(row)}"
+    for column, value in zip(source.columns, row, strict=True):
+        rule = _check_value(column, value)
+        if rule:
+            return rule, f"column {column.name} = {value[:60]!r}"
+    key = tuple(row[source.column_names.index(k)] for k in source.key)
+    if key in seen_keys:
+        return "unique_key_in_file", f"{'/'.join(source.key)} {'/'.join(key)} appears earlier in the file"
+    seen_keys.add(key)
+    return None
+
+
+# -- loading -----------------------------------------------------------------------------------
+def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, business_date: dt.date,
+               batch_id: int) -> FileResult:
+    started = time.perf_counter()
+    path = folder / source.file_name
+    if not path.exists():
+        raise DeliveryError(path, "file_present", "the control file lists it but it is not in the delivery")
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != entry.sha256:
+        raise DeliveryError(path, "checksum_matches_control", f"SHA-256 is {digest}, control says {entry.sha256}")
+    try:
+        text = data.decode(entry.encoding)
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise DeliveryError(path, "declared_encoding", f"bytes not valid {entry.encoding} ({err.reason})",
+                            line=line) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]  # a byte-order mark is tolerated, not data
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None or tuple(header) != source.column_names:
+        raise DeliveryError(path, "header_matches_contract",
+                            f"header must be {','.join(source.column_names)} (docs/data-contract.md)", line=1)
+
+    result = FileResult(source.file_name, digest)
+    good = io.StringIO()
+    writer = csv.writer(good, lineterminator="\n")
+    quarantined: list[tuple] = []
+    seen_keys: set = set()
+    amount_idx = source.column_names.index(source.amount_column) if source.amount_column else None
+    amount_total = Decimal(0)
+    unreadable_amounts = 0
+    target = sql.SQL("copy raw.{} ({}) from stdin with (format csv)").format(
+        sql.Identifier(source.name),
+        sql.SQL(", ").join(sql.Identifier(c) for c in
+                           (*source.column_names, "business_date", "batch_id", "source_file", "source_line")))
+    meta = (business_date.isoformat(), batch_id, source.file_name)
+    pending = 0
+    for row in reader:
+        line_number = reader.line_num
+        result.rows_read += 1
+        if amount_idx is not None and len(row) == len(source.columns):
+            try:
+                amount_total += Decimal(row[amount_idx])
+            except InvalidOperation:
+                unreadable_amounts += 1
+        problem = _validate_row(source, row, seen_keys)
+        if problem:
+            rule, detail = problem
+            quarantined.append((batch_id, business_date, source.file_name, line_number, rule, detail,
+                                ",".join(row).replace("\x00", "\\0")))
+            continue
+        writer.writerow((*row, *meta, line_number))
+        pending += 1
+        if pending >= COPY_CHUNK_ROWS:
+            good.seek(0)
+            cur.copy_expert(target, good)
+            good.seek(0)
+            good.truncate()
+            pending = 0
+        result.rows_loaded += 1
+    if pending:
+        good.seek(0)
+        cur.copy_expert(target, good)
+
+    if result.rows_read != entry.row_count:
+        raise DeliveryError(path, "row_count_matches_control",
+                            f"{result.rows_read} data lines, control says {entry.row_count} (truncated file?)")
+    if entry.amount_total is not None and unreadable_amounts == 0 and amount_total != entry.amount_total:
+        raise DeliveryError(path, "amount_total_matches_control",
+                            f"{source.amount_column} sums to {amount_total}, control says {entry.amount_total}")
+    if quarantined:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(quarantined)
+        buffer.seek(0)
+        cur.copy_expert("copy audit.quarantined_rows (batch_id, business_date, file_name, line_number, rule, "
+                        "detail, raw_line) from stdin with (format csv)", buffer)
+    result.rows_quarantined = len(quarantined)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def load_delivery(conn, folder: Path) -> DeliveryResult:
+    """Load one delivery folder in one transaction (commit is the caller's ``connect()``)."""
+    folder = Path(folder)
+    business_date, control, control_sha = read_control(folder)
+    with conn.cursor() as cur:
+        cur.execute("select control_sha256 from audit.deliveries where business_date = %s for update",
+                    (business_date,))
+        previous = cur.fetchone()
+        if previous and previous[0] == control_sha:
+            log.info("%s: already loaded (same control file), skipped", business_date)
+            return DeliveryResult(business_date, folder, None, "skipped")
+        cur.execute("select nextval('audit.batch_id_seq')")
+        batch_id = cur.fetchone()[0]
+        status = "replaced" if previous else "loaded"
+        if previous:
+            log.info("%s: corrected re-delivery, replacing the earlier load", business_date)
+            for source in contract.SOURCE_FILES:
+                cur.execute(sql.SQL("delete from raw.{} where business_date = %s").format(
+                    sql.Identifier(source.name)), (business_date,))
+            for table in ("file_loads", "quarantined_rows", "control_totals"):
+                cur.execute(sql.SQL("delete from audit.{} where business_date = %s").format(sql.Identifier(table)),
+                            (business_date,))
+        result = DeliveryResult(business_date, folder, batch_id, status)
+        for source in contract.SOURCE_FILES:
+            entry = control[source.file_name]
+            file_result = _load_file(cur, folder, source, entry, business_date, batch_id)
+            result.files.append(file_result)
+            cur.execute("insert into audit.file_loads (batch_id, business_date, file_name, sha256, rows_read, "
+                        "rows_loaded, rows_quarantined, duration_seconds) values (%s, %s, %s, %s, %s, %s, %s, %s)",
+                        (batch_id, business_date, file_result.file_name, file_result.sha256, file_result.rows_read,
+                         file_result.rows_loaded, file_result.rows_quarantined, round(file_result.seconds, 3)))
+            cur.execute("insert into audit.control_totals values (%s, %s, %s, %s)",
+                        (business_date, source.file_name, entry.row_count, entry.amount_total))
+        cur.execute(
+            """insert into audit.deliveries (business_date, batch_id, control_sha256, folder, status, rows_read,
+                   rows_loaded, rows_quarantined, loaded_at)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, now())
+               on conflict (business_date) do update set batch_id = excluded.batch_id,
+                   control_sha256 = excluded.control_sha256, folder = excluded.folder, status = excluded.status,
+                   rows_read = excluded.rows_read, rows_loaded = excluded.rows_loaded,
+                   rows_quarantined = excluded.rows_quarantined, loaded_at = excluded.loaded_at""",
+            (business_date, batch_id, control_sha, str(folder), status, result.rows_read, result.rows_loaded,
+             result.rows_quarantined))
+    log.info("%s: %s batch %s, %d rows read, %d loaded, %d quarantined", business_date, status, batch_id,
+             result.rows_read, result.rows_loaded, result.rows_quarantined)
+    return result
+
+
+def pending_deliveries(conn, landing_dir: Path, up_to: dt.date) -> list[Path]:
+    """Delivery folders dated on or before ``up_to`` that are new or changed since their last load."""
+    landing_dir = Path(landing_dir)
+    if not landing_dir.exists():
+        return []
+    with conn.cursor() as cur:
+        cur.execute("select business_date, control_sha256 from audit.deliveries")
+        loaded = {d.isoformat(): sha for d, sha in cur.fetchall()}
+    pending = []
+    for folder in sorted(p for p in landing_dir.iterdir() if p.is_dir()):
+        if folder.name > up_to.isoformat():
+            continue
+        control = folder / contract.CONTROL_FILE
+        if not control.exists():
+            pending.append(folder)  # the load names it as a broken delivery
+            continue
+        if loaded.get(folder.name) != hashlib.sha256(control.read_bytes()).hexdigest():
+            pending.append(folder)
+    return pending
+
+
+def load_pending(settings, up_to: dt.date) -> list[DeliveryResult]:
+    """Load every pending delivery up to ``up_to`` in date order, one transaction per delivery.
+
+    A delivery that fails stops the run (later dates wait for it): dates load in order.
+    """
+    from warehouse.db import connect
+
+    with connect(settings) as conn:
+        ensure_schema(conn)
+        folders = pending_deliveries(conn, settings.landing_dir, up_to)
+    log.info("%d deliveries pending up to %s in %s", len(folders), up_to, settings.landing_dir)
+    results = []
+    for number, folder in enumerate(folders, start=1):
+        with connect(settings) as conn:
+            results.append(load_delivery(conn, folder))
+        if number % 10 == 0 or number == len(folders):
+            log.info("progress: %d of %d deliveries loaded", number, len(folders))
+    return results

@@ -1,0 +1,1 @@
+"""The source simulator: plays the bank's systems for demos, tests and benchmarks."""

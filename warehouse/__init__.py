@@ -1,0 +1,1 @@
+"""Warehouse access: settings from the environment, the embedded Postgres, connections, dbt."""

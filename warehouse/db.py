@@ -1,0 +1,69 @@
+"""Connections to the warehouse (psycopg2, the product's driver and dbt-postgres's)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import psycopg2
+import psycopg2.extensions
+from psycopg2 import sql
+
+from warehouse.settings import Settings
+
+
+@contextlib.contextmanager
+def connect(settings: Settings | None = None, *, autocommit: bool = False) -> Iterator[
+        psycopg2.extensions.connection]:
+    """A connection that commits on success and rolls back on any error."""
+    settings = settings or Settings.from_env()
+    conn = psycopg2.connect(settings.warehouse_url, application_name="bank-customer-value")
+    conn.autocommit = autocommit
+    try:
+        yield conn
+        if not autocommit:
+            conn.commit()
+    except BaseException:
+        if not autocommit:
+            conn.rollback()
+        raise
+    finally:
+        conn.close()
+
+
+def ensure_database(server_url: str, database: str) -> None:
+    """Create ``database`` on the server at ``server_url`` if it does not exist."""
+    conn = psycopg2.connect(server_url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select 1 from pg_database where datname = %s", (database,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
+    finally:
+        conn.close()
+
+
+def drop_database(server_url: str, database: str) -> None:
+    conn = psycopg2.connect(server_url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database)))
+    finally:
+        conn.close()
+
+
+def table_counts(conn, schema: str) -> dict[str, int]:
+    """Row counts of every table and view in ``schema``, by name."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "select table_name from information_schema.tables where table_schema = %s order by table_name",
+            (schema,),
+        )
+        names = [r[0] for r in cur.fetchall()]
+        counts = {}
+        for name in names:
+            cur.execute(sql.SQL("select count(*) from {}.{}").format(sql.Identifier(schema), sql.Identifier(name)))
+            counts[name] = cur.fetchone()[0]
+    return counts

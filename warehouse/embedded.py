@@ -1,0 +1,177 @@
+"""The embedded warehouse: a real Postgres 16 from the ``pgserver`` package, kept in a local folder.
+
+``pgserver.get_server()`` stops its server when the starting process exits and listens on a unix
+socket only. The warehouse must outlive ``make demo`` and accept TCP connections from BI tools, so
+this module runs pgserver's own binaries (initdb, pg_ctl) itself: the server listens on
+127.0.0.1 on a free port and keeps running until ``make warehouse-stop``.
+
+Postgres refuses to run as root; when we are root, the server runs as the system user
+``pgserver`` (created on first use, as pgserver itself does).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from warehouse.settings import PROJECT_DIR
+
+log = logging.getLogger(__name__)
+
+DATABASE = "warehouse"
+SERVER_USER = "pgserver"
+
+
+@dataclass(frozen=True)
+class EmbeddedWarehouse:
+    home: Path
+
+    @classmethod
+    def default(cls) -> EmbeddedWarehouse:
+        return cls(Path(os.environ.get("WAREHOUSE_HOME", PROJECT_DIR / ".warehouse")).resolve())
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def state_file(self) -> Path:
+        return self.home / "state.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.pgdata / "postgres.log"
+
+    # -- state -------------------------------------------------------------------------------
+    def port(self) -> int | None:
+        if not self.state_file.exists():
+            return None
+        return int(json.loads(self.state_file.read_text())["port"])
+
+    def server_url(self, database: str = "postgres") -> str:
+        port = self.port()
+        if port is None:
+            raise RuntimeError(f"the embedded warehouse in {self.home} has never been started")
+        return f"postgresql://postgres@127.0.0.1:{port}/{database}"
+
+    def is_running(self) -> bool:
+        pid_file = self.pgdata / "postmaster.pid"
+        if not pid_file.exists():
+            return False
+        try:
+            pid = int(pid_file.read_text().splitlines()[0])
+            os.kill(pid, 0)
+        except (ValueError, IndexError, ProcessLookupError):
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    # -- control -----------------------------------------------------------------------------
+    def start(self) -> str:
+        """Start the server (initialising it on first use); return the warehouse database URL."""
+        POSTGRES_BIN_PATH = _postgres_bin_path()
+        self.home.mkdir(parents=True, exist_ok=True)
+        run_as = self._prepare_permissions(POSTGRES_BIN_PATH)
+        if not (self.pgdata / "PG_VERSION").exists():
+            log.info("initialising a new embedded Postgres in %s", self.pgdata)
+            self._run(POSTGRES_BIN_PATH / "initdb", "-D", self.pgdata, "--auth=trust", "--encoding=UTF8",
+                      "--locale=C", "-U", "postgres", user=run_as)
+            with open(self.pgdata / "postgresql.conf", "a") as conf:
+                conf.write(
+                    "\n# bank-customer-value embedded warehouse\n"
+                    "listen_addresses = '127.0.0.1'\n"
+                    "unix_socket_directories = ''\n"
+                    "synchronous_commit = off\n"
+                    "max_connections = 60\n"
+                    "shared_buffers = 256MB\n"
+                    "work_mem = 32MB\n"
+                    "maintenance_work_mem = 256MB\n"
+                )
+        if not self.is_running():
+            port = self.port()
+            if port is None or not _port_is_free(port):
+                port = _free_port()
+            self.state_file.write_text(json.dumps({"port": port}))
+            log.info("starting the embedded warehouse on 127.0.0.1:%s", port)
+            self._run(POSTGRES_BIN_PATH / "pg_ctl", "-D", self.pgdata, "-l", self.log_file, "-w",
+                      "-t", "60", "-o", f"-p {port}", "start", user=run_as)
+        from warehouse.db import ensure_database
+
+        ensure_database(self.server_url(), DATABASE)
+        return self.server_url(DATABASE)
+
+    def stop(self) -> bool:
+        """Stop the server; return whether it was running."""
+        POSTGRES_BIN_PATH = _postgres_bin_path()
+        if not self.is_running():
+            return False
+        self._run(POSTGRES_BIN_PATH / "pg_ctl", "-D", self.pgdata, "-m", "fast", "-w", "stop",
+                  user=SERVER_USER if os.geteuid() == 0 else None)
+        return True
+
+    def _prepare_permissions(self, bin_path: Path) -> str | None:
+        if os.geteuid() != 0:
+            return None
+        import pwd
+        import stat
+
+        from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+        ensure_user_exists(SERVER_USER)
+        ensure_prefix_permissions(bin_path)
+        ensure_folder_permissions(bin_path, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+        ensure_folder_permissions(bin_path.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        ensure_prefix_permissions(self.pgdata)
+        entry = pwd.getpwnam(SERVER_USER)
+        os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+        self.pgdata.chmod(0o700)
+        return SERVER_USER
+
+    @staticmethod
+    def _run(*args, user: str | None) -> None:
+        cmd = [str(a) for a in args]
+        result = subprocess.run(cmd, capture_output=True, text=True, user=user, cwd="/")
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+
+
+def _postgres_bin_path() -> Path:
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # pgserver's import asks platformdirs for it
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    return POSTGRES_BIN_PATH
+
+
+def running_url() -> str | None:
+    """The URL of the embedded warehouse database if it is running, else None."""
+    wh = EmbeddedWarehouse.default()
+    if wh.is_running() and wh.port() is not None:
+        return wh.server_url(DATABASE)
+    return None
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+PREFERRED_PORT = 55432
+
+
+def _free_port() -> int:
+    if _port_is_free(PREFERRED_PORT):
+        return PREFERRED_PORT
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
