@@ -1,0 +1,42 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='business_date',
+        incremental_strategy='delete+insert',
+        post_hook="create index if not exists {{ this.name }}_customer_date_idx on {{ this }} (customer_id, business_date)"
+    )
+}}
+-- One row per transaction from the settlement system. Incremental like fct_deposit_balances_daily.
+with
+
+transactions as (
+    select * from {{ ref('stg_bank__transactions') }}
+    {% if is_incremental() %}
+    where business_date in (
+        select business_date from {{ ref('stg_bank__transactions') }}
+        where batch_id > (select coalesce(max(batch_id), 0) from {{ this }})
+    )
+    {% endif %}
+),
+
+accounts as (
+    select * from {{ ref('dim_account') }}
+),
+
+final as (
+    select
+        transactions.transaction_id,
+        transactions.account_id,
+        accounts.customer_id,
+        transactions.business_date,
+        transactions.transaction_at,
+        transactions.channel,
+        transactions.transaction_type,
+        transactions.amount_cny,
+        transactions.fee_cny,
+        transactions.batch_id
+    from transactions
+    left join accounts on transactions.account_id = accounts.account_id
+)
+
+select * from final
