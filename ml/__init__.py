@@ -1,1 +1,1 @@
-"""placeholder"""
+"""Machine learning on the marts: K-Means customer segmentation."""

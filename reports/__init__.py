@@ -1,1 +1,1 @@
-"""placeholder"""
+"""PDF reports from the marts: one per relationship manager."""

@@ -1,0 +1,78 @@
+"""Customer value: dbt builds the star schema and value marts, K-Means segments, RM reports."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset, dag, task
+
+from warehouse.settings import task_defaults
+
+RAW_DELIVERIES = Asset("warehouse://raw/bank_deliveries")
+CUSTOMER_VALUE_MARTS = Asset("warehouse://marts/customer_value")
+RM_REPORTS = Asset("file://reports/rm")
+
+DOC = """
+### Bank customer value
+Runs when `bank_extract_load` has loaded new deliveries (the `raw` asset):
+1. `dbt build` of everything that does not depend on the segmentation (staging, star schema,
+   value marts, with their tests);
+2. K-Means segmentation of the latest complete month, written to the `ml` schema in one transaction;
+3. `dbt build` of the models that read the segments;
+4. one PDF per relationship manager, from the marts.
+"""
+
+
+@dag(
+    dag_id="bank_customer_value",
+    schedule=[RAW_DELIVERIES],
+    start_date=pendulum.datetime(2026, 7, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["bank", "dbt", "ml", "reports"],
+    doc_md=DOC,
+    default_args=task_defaults(),
+)
+def bank_customer_value():
+    @task
+    def dbt_build_warehouse() -> None:
+        from warehouse.dbt import run_dbt
+
+        run_dbt(["build", "--exclude", "source:ml+"])
+
+    @task
+    def segment_customers() -> str:
+        from ml.segmentation import segment_customers as run_segmentation
+        from warehouse.db import connect
+
+        with connect() as conn:
+            return run_segmentation(conn).run_id
+
+    @task(outlets=[CUSTOMER_VALUE_MARTS])
+    def dbt_build_segments(segmentation_run_id: str) -> str:
+        from warehouse.dbt import run_dbt
+
+        run_dbt(["build", "--select", "source:ml+"])
+        return segmentation_run_id
+
+    @task(outlets=[RM_REPORTS])
+    def render_rm_reports(segmentation_run_id: str) -> list[str]:
+        import logging
+
+        from reports.rm_report import render_all
+        from warehouse.db import connect
+        from warehouse.settings import Settings
+
+        settings = Settings.from_env()
+        with connect(settings) as conn:
+            paths = render_all(conn, settings.reports_dir)
+        logging.getLogger(__name__).info("segmentation run %s: %d RM reports in %s",
+                                         segmentation_run_id, len(paths),
+                                         settings.reports_dir)
+        return [str(p) for p in paths]
+
+    segmentation_run_id = segment_customers()
+    dbt_build_warehouse() >> segmentation_run_id
+    render_rm_reports(dbt_build_segments(segmentation_run_id))
+
+
+bank_customer_value()
