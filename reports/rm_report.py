@@ -129,7 +129,7 @@ def render_book(book: Book, path: Path) -> Path:
         _tier_chart(book),
         Spacer(1, 2 * mm),
     ]
-    header = ["#", "Customer", "Name", "Type", "Tier", "Relationship", "Segment", "Deposits (avg)",
+    header = ["Bank rank", "Customer", "Name", "Type", "Tier", "Relationship", "Segment", "Deposits (avg)",
               "Wealth (avg)", "Loans (avg)", "Txns", "Value (CNY)"]
     rows = [header]
     for r in book.customers:
@@ -156,7 +156,8 @@ def render_book(book: Book, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = SimpleDocTemplate(str(path), pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
                             topMargin=12 * mm, bottomMargin=12 * mm,
-                            title=f"Customer value {book.rm_id} {book.month_start_date:%Y-%m}", author="bank-customer-value")
+                            title=f"Customer value {book.rm_id} {book.month_start_date:%Y-%m}",
+                            author="bank-customer-value")
     doc.build(story)
     return path
 

@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 # Hidden archetypes: share of customers and behaviour. The pipeline never sees these names.
 ARCHETYPES = {
-    #                    share, enterprise, deposit mean (CNY, log-normal median), txn/day, channel p(branch, atm, mobile, web)
+    # share, is enterprise, deposit median (CNY, log-normal), transactions a day,
+    # channel probabilities (branch, atm, mobile, web)
     "affluent_saver":       (0.08, False, 400_000.0, 0.25, (0.35, 0.05, 0.50, 0.10)),
     "mass_retail":          (0.37, False, 12_000.0, 0.60, (0.10, 0.30, 0.55, 0.05)),
     "young_digital_borrower": (0.15, False, 4_000.0, 1.20, (0.02, 0.08, 0.85, 0.05)),
@@ -171,8 +172,8 @@ class Bank:
             median = ARCHETYPES[a][2]
             opened_i = self.onboard_day[i]
 
-            def add(code: str, amount: float, roll: bool = True, when: int = opened_i) -> None:
-                cust.append(i)
+            def add(code: str, amount: float, roll: bool = True, when: int = opened_i, owner: int = i) -> None:
+                cust.append(owner)
                 prod.append(PRODUCT_INDEX[code])
                 principal.append(amount)
                 opened.append(when)

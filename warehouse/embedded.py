@@ -143,8 +143,11 @@ class EmbeddedWarehouse:
 
 
 def _postgres_bin_path() -> Path:
-    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")  # pgserver's import asks platformdirs for it
-    from pgserver._commands import POSTGRES_BIN_PATH
+    import warnings
+
+    with warnings.catch_warnings():  # pgserver's import asks platformdirs for a runtime folder it does not use here
+        warnings.simplefilter("ignore")
+        from pgserver._commands import POSTGRES_BIN_PATH
 
     return POSTGRES_BIN_PATH
 

@@ -1,0 +1,50 @@
+# The two commands: `make demo` and `make test`. Everything else is a step they call.
+# A fresh machine needs only python3 (3.11) and make: the environment is built from uv.lock.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+# Use this machine's Python; never download one.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: demo test setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean
+
+demo: setup ## simulate a bank and run the whole pipeline through Airflow
+	$(PY) -m warehouse demo
+
+test: setup lint pytest ## linters and the test suite against a real Postgres
+
+setup: $(VENV)/.synced
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+pytest: setup
+	$(VENV)/bin/pytest
+
+warehouse-start: setup ## start the embedded Postgres (kept running until warehouse-stop)
+	$(PY) -m warehouse start
+
+warehouse-stop: setup
+	$(PY) -m warehouse stop
+
+warehouse-status: setup
+	$(PY) -m warehouse status
+
+psql: setup ## psql on the warehouse
+	$(PY) -m warehouse psql
+
+clean: warehouse-stop ## remove generated data, reports, Airflow home and the embedded warehouse
+	rm -rf data output .airflow .warehouse dbt_project/target dbt_project/logs

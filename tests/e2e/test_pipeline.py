@@ -1,0 +1,138 @@
+"""The whole pipeline on a tiny bank, through Airflow, against a real Postgres."""
+
+import math
+import re
+
+import pytest
+from pypdf import PdfReader
+
+from ingestion import contract
+from warehouse import airflow_local
+
+pytestmark = pytest.mark.e2e
+LOGICAL_DATE = "2026-08-31"
+
+
+@pytest.fixture(scope="module")
+def pipeline(tiny_bank, tmp_path_factory, postgres_server_url):
+    """Run both DAGs once on a fresh database; yield (settings, airflow env)."""
+    import uuid
+
+    from tests.conftest import _with_database
+    from warehouse.db import drop_database, ensure_database
+    from warehouse.settings import Settings
+
+    name = f"bank_e2e_{uuid.uuid4().hex[:8]}"
+    ensure_database(postgres_server_url, name)
+    url = _with_database(postgres_server_url, name)
+    root = tmp_path_factory.mktemp("e2e")
+    env = airflow_local.airflow_env(root / "airflow", extra={
+        "WAREHOUSE_URL": url, "BANK_LANDING_DIR": str(tiny_bank), "BANK_REPORTS_DIR": str(root / "reports"),
+        "BANK_TASK_RETRIES": "0"})
+    settings = Settings.from_env(env)
+    airflow_local.migrate(env)
+    airflow_local.dags_test("bank_extract_load", LOGICAL_DATE, env)
+    airflow_local.dags_test("bank_customer_value", LOGICAL_DATE, env)
+    yield settings, env
+    drop_database(postgres_server_url, name)
+
+
+@pytest.fixture
+def db(pipeline):
+    import psycopg2
+
+    connection = psycopg2.connect(pipeline[0].warehouse_url)
+    connection.autocommit = True  # hold no locks that would block dbt's rebuild of the marts
+    yield connection.cursor()
+    connection.close()
+
+
+def test_every_source_line_is_in_raw_or_quarantine(pipeline, tiny_bank, db):
+    db.execute("select business_date::text, file_name, rows_read, rows_loaded, rows_quarantined from audit.file_loads")
+    loads = {(d, f): (read, loaded, quarantined) for d, f, read, loaded, quarantined in db.fetchall()}
+    folders = sorted(tiny_bank.iterdir())
+    assert len(loads) == len(folders) * len(contract.SOURCE_FILES)
+    for folder in folders:
+        for source in contract.SOURCE_FILES:
+            lines_in = len((folder / source.file_name).read_bytes().splitlines()) - 1
+            read, loaded, quarantined = loads[(folder.name, source.file_name)]
+            assert lines_in == read == loaded + quarantined, (folder.name, source.file_name)
+
+
+def test_facts_reconcile_to_the_control_totals_to_the_cent(db):
+    db.execute("""
+        select c.business_date, c.amount_total, f.total
+        from audit.control_totals c
+        left join (select business_date, sum(balance_cny) total from marts.fct_deposit_balances_daily group by 1) f
+          on f.business_date = c.business_date
+        where c.file_name = 'deposit_balances.csv' and c.amount_total is distinct from f.total""")
+    assert db.fetchall() == []
+    db.execute("""
+        select c.business_date from audit.control_totals c
+        left join (select business_date, count(*) n, sum(amount_cny) total from marts.fct_transactions group by 1) f
+          on f.business_date = c.business_date
+        where c.file_name = 'transactions.csv' and (c.row_count <> coalesce(f.n, 0)
+              or coalesce(c.amount_total, 0) <> coalesce(f.total, 0))""")
+    assert db.fetchall() == []
+
+
+def test_value_mart_has_one_row_per_customer_month_and_the_pyramid_tiers(db):
+    db.execute("select month_start_date::text, count(*), count(distinct customer_id) from marts.customer_value_monthly "
+               "group by 1 order by 1")
+    months = db.fetchall()
+    assert [m[0] for m in months] == ["2026-07-01", "2026-08-01"]
+    for month, rows, customers in months:
+        assert rows == customers
+        db.execute("select value_tier, count(*) from marts.customer_value_monthly where month_start_date = %s "
+                   "group by 1", (month,))
+        tiers = dict(db.fetchall())
+        assert tiers["platinum"] == math.ceil(rows * 0.01)
+        assert tiers["platinum"] + tiers["gold"] == math.ceil(rows * 0.20)
+        assert tiers["platinum"] + tiers["gold"] + tiers["iron"] == math.ceil(rows * 0.50)
+    db.execute("""select count(*) from marts.customer_value_monthly a join marts.customer_value_monthly b
+                    on a.month_start_date = b.month_start_date and a.value_rank < b.value_rank
+                  where a.current_value_cny < b.current_value_cny""")
+    assert db.fetchone()[0] == 0, "a lower-ranked customer is worth more"
+
+
+def test_segments_are_written_back_and_joined_in(db):
+    db.execute("select run_id, month_start_date::text, customers, library_versions->>'scikit-learn' "
+               "from ml.segmentation_runs")
+    [(run_id, month, customers, sklearn_version)] = db.fetchall()
+    assert month == "2026-08-01" and sklearn_version
+    db.execute("select count(*), count(distinct segment_id), min(segmentation_run_id), max(segmentation_run_id) "
+               "from marts.customer_segments")
+    assert db.fetchone() == (customers, 6, run_id, run_id)
+
+
+def test_each_rm_pdf_lists_exactly_that_rms_customers(pipeline, db):
+    settings = pipeline[0]
+    pdfs = sorted((settings.reports_dir / "2026-08").glob("*.pdf"))
+    db.execute("select rm_id, array_agg(customer_id order by customer_id) from marts.customer_segments group by 1")
+    books = dict(db.fetchall())
+    assert sorted(p.stem for p in pdfs) == sorted(books)
+    for pdf in pdfs:
+        text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+        assert sorted(set(re.findall(r"C\d{8}", text))) == books[pdf.stem], pdf.name
+
+
+def test_running_again_changes_nothing(pipeline, db):
+    settings, env = pipeline
+    db.execute("select count(*), max(batch_id) from raw.deposit_balances")
+    raw_before = db.fetchone()
+    db.execute("select md5(string_agg(customer_id || month_start_date || value_tier || current_value_cny, ',' "
+               "order by customer_id, month_start_date)) from marts.customer_value_monthly")
+    marts_before = db.fetchone()
+    db.execute("select md5(string_agg(customer_id || segment_name, ',' order by customer_id)) "
+               "from marts.customer_segments")
+    segments_before = db.fetchone()
+    airflow_local.dags_test("bank_extract_load", LOGICAL_DATE, env)
+    airflow_local.dags_test("bank_customer_value", LOGICAL_DATE, env)
+    db.execute("select count(*), max(batch_id) from raw.deposit_balances")
+    assert db.fetchone() == raw_before
+    db.execute("select md5(string_agg(customer_id || month_start_date || value_tier || current_value_cny, ',' "
+               "order by customer_id, month_start_date)) from marts.customer_value_monthly")
+    assert db.fetchone() == marts_before
+    db.execute("select md5(string_agg(customer_id || segment_name, ',' order by customer_id)) "
+               "from marts.customer_segments")
+    assert db.fetchone() == segments_before

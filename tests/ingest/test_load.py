@@ -1,0 +1,174 @@
+"""The loader against a real Postgres: nothing lost, exactly once, unusable deliveries change nothing."""
+
+import csv
+import datetime as dt
+import hashlib
+import shutil
+
+import pytest
+
+from ingestion import contract
+from ingestion.load import DeliveryError, ensure_schema, load_delivery, load_pending
+
+
+def _copy_days(tiny_bank, dest, days=3):
+    dest.mkdir(parents=True)
+    for folder in sorted(tiny_bank.iterdir())[:days]:
+        shutil.copytree(folder, dest / folder.name)
+    return dest
+
+
+def _rewrite_control(folder):
+    """Recompute the control file after a test changed a data file on purpose."""
+    path = folder / contract.CONTROL_FILE
+    rows = list(csv.DictReader(path.open(encoding="utf-8", newline="")))
+    for row in rows:
+        data = (folder / row["file_name"]).read_bytes()
+        row["sha256"] = hashlib.sha256(data).hexdigest()
+        row["row_count"] = str(len(data.splitlines()) - 1)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=contract.CONTROL_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _raw_counts(conn):
+    with conn.cursor() as cur:
+        counts = {}
+        for source in contract.SOURCE_FILES:
+            cur.execute(f"select count(*) from raw.{source.name}")
+            counts[source.name] = cur.fetchone()[0]
+        return counts
+
+
+def test_every_line_is_loaded_or_quarantined_and_reruns_change_nothing(tiny_bank, tmp_path, settings, conn):
+    landing = _copy_days(tiny_bank, tmp_path / "landing")
+    results = load_pending(settings, dt.date(2026, 12, 31))
+    assert [r.status for r in results] == ["loaded"] * 3
+    lines_in = sum(len((f / s.file_name).read_bytes().splitlines()) - 1
+                   for f in landing.iterdir() for s in contract.SOURCE_FILES)
+    assert sum(r.rows_loaded + r.rows_quarantined for r in results) == lines_in
+    assert sum(_raw_counts(conn).values()) == sum(r.rows_loaded for r in results)
+    before = _raw_counts(conn)
+    assert load_pending(settings, dt.date(2026, 12, 31)) == []  # nothing pending: same control files
+    with conn.cursor() as cur:
+        cur.execute("select count(*) from audit.deliveries")
+        assert cur.fetchone()[0] == 3
+    assert _raw_counts(conn) == before
+
+
+def test_only_deliveries_up_to_the_logical_date_load(tiny_bank, tmp_path, settings, conn):
+    _copy_days(tiny_bank, tmp_path / "landing", days=3)
+    results = load_pending(settings, dt.date(2026, 7, 2))
+    assert [r.business_date for r in results] == [dt.date(2026, 7, 1), dt.date(2026, 7, 2)]
+
+
+def test_a_bad_row_is_quarantined_with_its_rule_and_line(tiny_bank, tmp_path, settings, conn):
+    landing = _copy_days(tiny_bank, tmp_path / "landing", days=1)
+    folder = next(landing.iterdir())
+    path = folder / "deposit_balances.csv"
+    lines = path.read_text().splitlines()
+    account = lines[2].split(",")[0]
+    lines[2] = f"{account},not-a-number,0.2000"
+    path.write_text("\n".join(lines) + "\n")
+    _rewrite_control(folder)  # amount total no longer checkable: one amount is unreadable
+    result = load_pending(settings, dt.date(2026, 7, 1))[0]
+    deposit = next(f for f in result.files if f.file_name == "deposit_balances.csv")
+    assert deposit.rows_quarantined == 1
+    assert deposit.rows_loaded == deposit.rows_read - 1
+    with conn.cursor() as cur:
+        cur.execute("select file_name, line_number, rule, raw_line from audit.quarantined_rows")
+        assert cur.fetchall() == [("deposit_balances.csv", 3, "numeric", f"{account},not-a-number,0.2000")]
+
+
+@pytest.mark.parametrize("damage, rule", [
+    ("missing_control", "control_file_present"),
+    ("wrong_header", "header_matches_contract"),
+    ("truncated", "checksum_matches_control"),
+    ("count_mismatch", "row_count_matches_control"),
+    ("total_mismatch", "amount_total_matches_control"),
+    ("wrong_date", "business_date_matches_folder"),
+    ("bad_encoding", "declared_encoding"),
+])
+def test_an_unusable_delivery_fails_by_name_and_leaves_the_warehouse_unchanged(
+        tiny_bank, tmp_path, settings, conn, damage, rule):
+    landing = _copy_days(tiny_bank, tmp_path / "landing", days=2)
+    load_pending(settings, dt.date(2026, 7, 1))
+    before = _raw_counts(conn)
+    folder = landing / "2026-07-02"
+    control = folder / contract.CONTROL_FILE
+    balances = folder / "deposit_balances.csv"
+    if damage == "missing_control":
+        control.unlink()
+    elif damage == "wrong_header":
+        balances.write_text(balances.read_text().replace("balance_cny", "balance", 1))
+        _rewrite_control(folder)
+    elif damage == "truncated":
+        balances.write_bytes(balances.read_bytes()[:-40])
+    elif damage == "count_mismatch":
+        balances.write_text("\n".join(balances.read_text().splitlines()[:-1]) + "\n")
+        text = control.read_text().splitlines()
+        text = [ln if ln.split(",")[1] != "deposit_balances.csv" else
+                ",".join(ln.split(",")[:5] + [hashlib.sha256(balances.read_bytes()).hexdigest()]) for ln in text]
+        control.write_text("\n".join(text) + "\n")
+    elif damage == "total_mismatch":
+        text = control.read_text().splitlines()
+        text = [ln if ln.split(",")[1] != "deposit_balances.csv" else
+                ",".join(ln.split(",")[:4] + ["1.00"] + ln.split(",")[5:]) for ln in text]
+        control.write_text("\n".join(text) + "\n")
+    elif damage == "wrong_date":
+        control.write_text(control.read_text().replace("2026-07-02", "2026-07-03"))
+    elif damage == "bad_encoding":
+        accounts = folder / "accounts.csv"
+        accounts.write_bytes(accounts.read_bytes() + b"A999,\xff\xfe,broken\n")
+        _rewrite_control(folder)
+    with pytest.raises(DeliveryError) as failure:
+        load_pending(settings, dt.date(2026, 7, 2))
+    assert failure.value.rule == rule
+    assert str(folder) in str(failure.value)
+    assert _raw_counts(conn) == before
+    with conn.cursor() as cur:
+        cur.execute("select business_date from audit.deliveries")
+        assert cur.fetchall() == [(dt.date(2026, 7, 1),)]
+
+
+def test_a_corrected_redelivery_replaces_the_date(tiny_bank, tmp_path, settings, conn):
+    landing = _copy_days(tiny_bank, tmp_path / "landing", days=1)
+    load_pending(settings, dt.date(2026, 7, 1))
+    folder = next(landing.iterdir())
+    path = folder / "transactions.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:-5]) + "\n")  # the bank re-sends the day without five transactions
+    control = folder / contract.CONTROL_FILE
+    rows = list(csv.DictReader(control.open()))
+    kept = lines[1:-5]
+    for row in rows:
+        if row["file_name"] == "transactions.csv":
+            row["row_count"] = str(len(kept))
+            row["amount_total"] = f"{sum(round(float(x.split(',')[5]) * 100) for x in kept) / 100:.2f}"
+            row["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    with control.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=contract.CONTROL_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    [result] = load_pending(settings, dt.date(2026, 7, 1))
+    assert result.status == "replaced"
+    with conn.cursor() as cur:
+        cur.execute("select count(*), count(distinct batch_id) from raw.transactions")
+        assert cur.fetchone() == (len(kept), 1)
+
+
+def test_the_schema_can_be_created_twice(conn):
+    ensure_schema(conn)
+    ensure_schema(conn)
+    conn.commit()
+    with conn.cursor() as cur:
+        cur.execute("select count(*) from information_schema.tables where table_schema = 'raw'")
+        assert cur.fetchone()[0] == len(contract.SOURCE_FILES)
+
+
+def test_load_delivery_names_a_folder_that_is_not_a_date(tmp_path, conn):
+    (tmp_path / "latest").mkdir()
+    ensure_schema(conn)
+    with pytest.raises(DeliveryError, match="delivery_folder_name"):
+        load_delivery(conn, tmp_path / "latest")

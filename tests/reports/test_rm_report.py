@@ -1,0 +1,33 @@
+import datetime as dt
+from decimal import Decimal
+
+from pypdf import PdfReader
+
+from reports.rm_report import Book, render_book
+
+
+def _book():
+    customers = [
+        ("C00000001", "王伟", "individual", "platinum", "partnership", "wealth investors", False, 1,
+         Decimal("2500000"), Decimal("300000"), Decimal("0"), 4, Decimal("4200.50")),
+        ("C00000002", "李娜", "individual", "lead", "reactive", "busy transactors", True, 900,
+         Decimal("3000"), Decimal("0"), Decimal("0"), 45, Decimal("-120.25")),
+    ]
+    return Book("RM0007", "张强", "第1分行第1支行", "第1分行", dt.date(2026, 9, 1), "2026-09-abc", customers)
+
+
+def test_the_pdf_lists_the_rm_and_their_customers_with_embedded_chinese_font(tmp_path):
+    path = render_book(_book(), tmp_path / "RM0007.pdf")
+    reader = PdfReader(path)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "RM0007" in text and "September 2026" in text
+    assert "C00000001" in text and "C00000002" in text
+    assert "王伟" in text and "张强" in text
+    assert "4,080" in text  # the month's total value, 4200.50 - 120.25
+    fonts = {str(f) for page in reader.pages for f in page["/Resources"]["/Font"].values()}
+    assert fonts, "no font in the PDF"
+    font = reader.pages[0]["/Resources"]["/Font"]
+    embedded = [font[k].get_object() for k in font]
+    assert any("/DescendantFonts" in f or "/FontDescriptor" in f for f in embedded)
+    images = [img for page in reader.pages for img in page.images]
+    assert images, "the tier chart is missing"

@@ -1,0 +1,61 @@
+import csv
+import datetime as dt
+import hashlib
+
+from ingestion import contract
+from simulator.bank import SimulationConfig, simulate
+
+
+def _digests(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*.csv"))}
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path):
+    config = SimulationConfig(customers=60, start_date=dt.date(2026, 7, 1), end_date=dt.date(2026, 7, 10), seed=3)
+    simulate(config, tmp_path / "a" / "landing", tmp_path / "a" / "truth")
+    simulate(config, tmp_path / "b" / "landing", tmp_path / "b" / "truth")
+    assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
+    other = SimulationConfig(customers=60, start_date=dt.date(2026, 7, 1), end_date=dt.date(2026, 7, 10), seed=4)
+    simulate(other, tmp_path / "c" / "landing", tmp_path / "c" / "truth")
+    assert _digests(tmp_path / "a") != _digests(tmp_path / "c")
+
+
+def test_every_delivery_follows_the_contract_and_its_control_file(tiny_bank):
+    folders = sorted(tiny_bank.iterdir())
+    assert [f.name for f in folders][:2] == ["2026-07-01", "2026-07-02"]
+    assert len(folders) == 62
+    for folder in folders[:3] + folders[-2:]:
+        with open(folder / contract.CONTROL_FILE, encoding="utf-8", newline="") as handle:
+            control = {row["file_name"]: row for row in csv.DictReader(handle)}
+        assert set(control) == {f.file_name for f in contract.SOURCE_FILES}
+        for source in contract.SOURCE_FILES:
+            entry = control[source.file_name]
+            data = (folder / source.file_name).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+            rows = list(csv.reader(data.decode(entry["encoding"]).splitlines()))
+            assert tuple(rows[0]) == source.column_names, source.file_name
+            assert len(rows) - 1 == int(entry["row_count"])
+            if source.amount_column:
+                idx = source.column_names.index(source.amount_column)
+                total = sum(round(float(r[idx]) * 100) for r in rows[1:])
+                assert total == round(float(entry["amount_total"]) * 100)
+
+
+def test_ground_truth_is_written_apart_from_the_deliveries(tiny_bank):
+    truth = tiny_bank.parent / "ground_truth" / "customer_truth.csv"
+    rows = list(csv.DictReader(truth.open()))
+    assert len(rows) == 150
+    assert {"archetype", "life_event"} <= set(rows[0])
+    assert not list(tiny_bank.rglob("customer_truth.csv"))
+
+
+def test_customers_are_referenced_consistently(tiny_bank):
+    first = tiny_bank / "2026-07-01"
+    customers = {r["customer_id"] for r in csv.DictReader((first / "customers.csv").read_bytes().decode("gbk")
+                                                          .splitlines())}
+    rms = {r["rm_id"] for r in csv.DictReader((first / "relationship_managers.csv").open())}
+    accounts = list(csv.DictReader((first / "accounts.csv").open()))
+    assert accounts and all(a["customer_id"] in customers for a in accounts)
+    rows = csv.DictReader((first / "customers.csv").read_bytes().decode("gbk").splitlines())
+    assert all(r["rm_id"] in rms for r in rows)

@@ -1,0 +1,154 @@
+"""Command line: ``python -m warehouse {start,stop,status,url,psql,demo}`` (what the Makefile calls)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+
+from warehouse.embedded import EmbeddedWarehouse, _postgres_bin_path
+from warehouse.settings import Settings
+
+log = logging.getLogger("warehouse")
+
+MARTS_SHOWN = ("dim_customer", "dim_account", "dim_relationship_manager", "fct_deposit_balances_daily",
+               "fct_loan_balances_daily", "fct_transactions", "customer_value_monthly", "customer_segments")
+
+
+def _uses_embedded() -> bool:
+    return not os.environ.get("WAREHOUSE_URL", "").strip()
+
+
+def ensure_warehouse() -> str:
+    """The warehouse URL: WAREHOUSE_URL if set, else the embedded warehouse, started if needed."""
+    if not _uses_embedded():
+        return os.environ["WAREHOUSE_URL"].strip()
+    return EmbeddedWarehouse.default().start()
+
+
+def cmd_start(_args) -> int:
+    if not _uses_embedded():
+        print("WAREHOUSE_URL is set: the project uses that Postgres and starts no embedded one.")
+        return 0
+    url = ensure_warehouse()
+    print(f"embedded warehouse running: {url}")
+    print(f"  data folder: {EmbeddedWarehouse.default().pgdata}   stop it with: make warehouse-stop")
+    return 0
+
+
+def cmd_stop(_args) -> int:
+    wh = EmbeddedWarehouse.default()
+    print("embedded warehouse stopped" if wh.stop() else "embedded warehouse was not running")
+    return 0
+
+
+def cmd_status(_args) -> int:
+    if not _uses_embedded():
+        print(f"using WAREHOUSE_URL ({Settings.from_env().warehouse_url.split('@')[-1]})")
+        return 0
+    wh = EmbeddedWarehouse.default()
+    if wh.is_running():
+        print(f"embedded warehouse running: {wh.server_url('warehouse')}")
+        return 0
+    print(f"embedded warehouse not running (data folder {wh.pgdata}); start it with: make warehouse-start")
+    return 1
+
+
+def cmd_url(_args) -> int:
+    print(Settings.from_env().warehouse_url)
+    return 0
+
+
+def cmd_psql(args) -> int:
+    url = Settings.from_env().warehouse_url
+    psql = _postgres_bin_path() / "psql"
+    os.execv(psql, [str(psql), url, *args.psql_args])
+    return 0  # not reached
+
+
+def cmd_demo(args) -> int:
+    from simulator.bank import SimulationConfig, simulate
+    from warehouse import airflow_local
+    from warehouse.db import connect, table_counts
+
+    url = ensure_warehouse()
+    settings = Settings.from_env({**os.environ, "WAREHOUSE_URL": url})
+    config = SimulationConfig(customers=args.customers, start_date=args.start, end_date=args.end, seed=args.seed)
+    print(f"1/4 simulating the bank: {config.customers} customers, {config.start_date} to {config.end_date}, "
+          f"seed {config.seed} -> {settings.landing_dir}", flush=True)
+    simulate(config, settings.landing_dir, settings.landing_dir.parent / "ground_truth")
+
+    env = airflow_local.airflow_env(extra={
+        "WAREHOUSE_URL": url,
+        "BANK_LANDING_DIR": str(settings.landing_dir),
+        "BANK_REPORTS_DIR": str(settings.reports_dir),
+        "BANK_TASK_RETRIES": "0",
+    })
+    print("2/4 preparing Airflow's metadata database (airflow db migrate)", flush=True)
+    airflow_local.migrate(env)
+    logical_date = config.end_date.isoformat()
+    print(f"3/4 airflow dags test bank_extract_load {logical_date}", flush=True)
+    airflow_local.dags_test("bank_extract_load", logical_date, env)
+    print(f"4/4 airflow dags test bank_customer_value {logical_date} (dbt build, K-Means, dbt build, PDFs)",
+          flush=True)
+    run_log = airflow_local.dags_test("bank_customer_value", logical_date, env)
+
+    with connect(settings) as conn:
+        counts = table_counts(conn, "marts")
+        with conn.cursor() as cur:
+            cur.execute("select count(*), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0) "
+                        "from audit.deliveries")
+            deliveries, loaded, quarantined = cur.fetchone()
+            cur.execute("select value_tier, count(*) from marts.customer_segments group by 1 order by 2")
+            tiers = cur.fetchall()
+            cur.execute("select run_id, month_start_date, clusters, round(silhouette::numeric, 3) "
+                        "from ml.segmentation_runs order by created_at desc limit 1")
+            run = cur.fetchone()
+    reports = sorted((settings.reports_dir / f"{run[1]:%Y-%m}").glob("*.pdf"))
+
+    print("\nThe demo bank is in the warehouse.")
+    print(f"  raw: {deliveries} deliveries, {loaded:,} rows loaded, {quarantined:,} quarantined")
+    print("  marts (rows):")
+    for name in MARTS_SHOWN:
+        if name in counts:
+            print(f"    marts.{name:<30} {counts[name]:>10,}")
+    print(f"  tiers for {run[1]:%Y-%m}: " + ", ".join(f"{t} {n}" for t, n in tiers))
+    print(f"  segmentation run {run[0]}: {run[2]} segments, silhouette {run[3]}")
+    print(f"  {len(reports)} RM reports:")
+    for path in reports[:3]:
+        print(f"    {path}")
+    if len(reports) > 3:
+        print(f"    ... and {len(reports) - 3} more in {reports[0].parent}")
+    print(f"  Airflow run log: {run_log}")
+    print("\nConnect a BI tool or psql:")
+    print(f"  psql {url}        (or: make psql)")
+    if _uses_embedded():
+        print("  the embedded warehouse keeps running; stop it with: make warehouse-stop")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m warehouse", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("start", help="start the embedded warehouse (no-op with WAREHOUSE_URL)").set_defaults(func=cmd_start)
+    sub.add_parser("stop", help="stop the embedded warehouse").set_defaults(func=cmd_stop)
+    sub.add_parser("status", help="is the warehouse running?").set_defaults(func=cmd_status)
+    sub.add_parser("url", help="print the warehouse URL").set_defaults(func=cmd_url)
+    psql = sub.add_parser("psql", help="open psql on the warehouse")
+    psql.add_argument("psql_args", nargs=argparse.REMAINDER)
+    psql.set_defaults(func=cmd_psql)
+    demo = sub.add_parser("demo", help="simulate a bank and run the whole pipeline through Airflow")
+    demo.add_argument("--customers", type=int, default=int(os.environ.get("DEMO_CUSTOMERS", 2000)))
+    demo.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2026, 7, 1))
+    demo.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(2026, 9, 30))
+    demo.add_argument("--seed", type=int, default=42)
+    demo.set_defaults(func=cmd_demo)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except Exception as err:  # the command line says what went wrong, without a traceback wall
+        print(f"error: {err}", file=sys.stderr)
+        return 1
