@@ -245,3 +245,84 @@ SOURCE_FILES: tuple[SourceFile, ...] = (
     SERVICE_INTERACTIONS,
 )
 BY_FILE_NAME = {f.file_name: f for f in SOURCE_FILES}
+
+
+DOC_INTRO = """# Data contract: the bank's daily deliveries
+
+This page is generated from `ingestion/contract.py` (`python -m ingestion.contract > docs/data-contract.md`);
+a test fails when the two disagree.
+
+## Delivery layout
+- One folder per business date: `<landing>/<YYYY-MM-DD>/`, holding every file below (a file with
+  no rows that day still comes, with its header) and the control file `control.csv`.
+- Files are CSV (RFC 4180: comma-separated, `"` quoting, one header line with exactly the column
+  names below in that order), `\\n` or `\\r\\n` line ends. Dates `YYYY-MM-DD`; timestamps
+  `YYYY-MM-DD HH:MM:SS` (bank local time); amounts in CNY with at most 2 decimals; rates in percent a
+  year with at most 4 decimals. An empty field is a null.
+- Encoding: UTF-8 or GBK (Chinese core systems often deliver GBK), per file, as the control file says.
+  A UTF-8 byte-order mark is tolerated.
+- Master files (org units, RMs, products, customers, accounts) are deltas: the first delivery holds
+  every record, later ones the new and changed records of the day (the latest delivery of a key wins).
+  Balance, transaction and interaction files are the day's full extract.
+
+## The control file `control.csv`
+UTF-8, header `business_date,file_name,encoding,row_count,amount_total,sha256`, one line per data file:
+
+| column | meaning |
+| --- | --- |
+| business_date | the delivery's business date; must equal the folder name |
+| file_name | a file of this contract |
+| encoding | `utf-8` or `gbk` |
+| row_count | data lines in the file (header excluded) |
+| amount_total | sum of the file's amount column (below), 2 decimals; empty for files without one |
+| sha256 | SHA-256 of the file's bytes |
+
+## What the loader does with a delivery
+- A whole delivery is refused (the load task fails naming the file, line and rule, and the warehouse
+  is left as it was) when: the folder name is not a date, the control file is missing or malformed,
+  a file is missing or not in the contract, a checksum differs, the bytes are not in the declared
+  encoding, a header differs from the contract, the row count differs, or the amount total differs.
+- A bad line is quarantined in `audit.quarantined_rows` (file, line number, rule, text) and the rest
+  loads: wrong number of fields, a null where not allowed, a value of the wrong type, an impossible
+  date, a negative amount where not allowed, a code outside its list, a duplicate key in the file,
+  a NUL byte, a field over 200 characters.
+- The same delivery twice loads once (the control file's checksum is in `audit.deliveries`); a
+  corrected re-delivery of a date replaces everything loaded for that date.
+
+## Mapping a real bank or another dataset
+Produce these files per business date from the source systems (core banking for deposits, loans,
+customers and accounts; the settlement system for transactions; the CRM for interactions), keep the
+column names and units, and write the control file from the same extract. Codes outside the lists
+below must be mapped to them at extract time.
+
+## Files
+"""
+
+
+def render_markdown() -> str:
+    parts = [DOC_INTRO]
+    for source in SOURCE_FILES:
+        parts.append(f"\n### `{source.file_name}` → `raw.{source.name}`\n\n{source.description}\n\n")
+        parts.append(f"- Key: {', '.join(source.key)}" + (" (unique within a file)\n"))
+        if source.amount_column:
+            parts.append(f"- Amount column (control total): `{source.amount_column}`\n")
+        if source.references:
+            refs = ", ".join(f"`{c}` → `{f}.csv`" for c, f in source.references.items())
+            parts.append(f"- References: {refs}\n")
+        parts.append(f"- Delivered as: {'daily delta' if source.is_master else 'full extract of the day'}\n\n")
+        parts.append("| column | type | null | rule | meaning |\n| --- | --- | --- | --- | --- |\n")
+        for c in source.columns:
+            rules = []
+            if c.allowed:
+                rules.append("one of " + ", ".join(f"`{a}`" for a in c.allowed))
+            if c.non_negative:
+                rules.append("≥ 0")
+            parts.append(f"| {c.name} | {c.kind} ({c.pg_type}) | {'yes' if c.nullable else 'no'} | "
+                         f"{'; '.join(rules)} | {c.description} |\n")
+    return "".join(parts)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(render_markdown())
