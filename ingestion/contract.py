@@ -51,6 +51,9 @@ class SourceFile:
     key: tuple[str, ...]
     amount_column: str | None = None  # summed into the control file's amount_total
     is_master: bool = False  # masters are deltas: new and changed records of the day
+    # the key identifies one event for ever (a transaction id), not one row per day: a key already
+    # delivered on an earlier business date is a duplicate (the earliest delivery wins)
+    key_unique_across_deliveries: bool = False
     references: dict[str, str] = field(default_factory=dict)  # column -> file it must exist in
 
     @property
@@ -203,6 +206,7 @@ TRANSACTIONS = SourceFile(
     name="transactions",
     description="Transactions from the settlement system, one row per transaction.",
     key=("transaction_id",),
+    key_unique_across_deliveries=True,
     amount_column="amount_cny",
     references={"account_id": "accounts"},
     columns=(
@@ -220,6 +224,7 @@ SERVICE_INTERACTIONS = SourceFile(
     name="service_interactions",
     description="Service interactions: inquiries, complaints, visits, with resolution and satisfaction.",
     key=("interaction_id",),
+    key_unique_across_deliveries=True,
     references={"customer_id": "customers"},
     columns=(
         Column("interaction_id", "text", description="Interaction reference"),
@@ -285,7 +290,12 @@ UTF-8, header `business_date,file_name,encoding,row_count,amount_total,sha256`, 
 - A bad line is quarantined in `audit.quarantined_rows` (file, line number, rule, text) and the rest
   loads: wrong number of fields, a null where not allowed, a value of the wrong type, an impossible
   date, a negative amount where not allowed, a code outside its list, a duplicate key in the file,
-  a NUL byte, a field over 200 characters.
+  a NUL byte, a field over 200 characters; a reference to a record never delivered on or before that
+  business date (unknown product, sub-branch or RM, an account of an unknown customer, a balance or
+  transaction of an unknown account); a transaction or interaction id already delivered on an earlier
+  date (the earliest delivery keeps it, whatever order the dates were loaded in).
+- The control file's amount total counts the lines whose field count is right and whose amount is a
+  number, quarantined or not; every file's lines read = lines loaded + lines quarantined.
 - The same delivery twice loads once (the control file's checksum is in `audit.deliveries`); a
   corrected re-delivery of a date replaces everything loaded for that date.
 
@@ -303,12 +313,13 @@ def render_markdown() -> str:
     parts = [DOC_INTRO]
     for source in SOURCE_FILES:
         parts.append(f"\n### `{source.file_name}` → `raw.{source.name}`\n\n{source.description}\n\n")
-        parts.append(f"- Key: {', '.join(source.key)}" + (" (unique within a file)\n"))
+        scope = "unique across all deliveries" if source.key_unique_across_deliveries else "unique within a file"
+        parts.append(f"- Key: {', '.join(source.key)} ({scope})\n")
         if source.amount_column:
             parts.append(f"- Amount column (control total): `{source.amount_column}`\n")
         if source.references:
             refs = ", ".join(f"`{c}` → `{f}.csv`" for c, f in source.references.items())
-            parts.append(f"- References: {refs}\n")
+            parts.append(f"- References (must be delivered on or before the same business date): {refs}\n")
         parts.append(f"- Delivered as: {'daily delta' if source.is_master else 'full extract of the day'}\n\n")
         parts.append("| column | type | null | rule | meaning |\n| --- | --- | --- | --- | --- |\n")
         for c in source.columns:

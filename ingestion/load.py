@@ -147,6 +147,12 @@ def ensure_schema(conn) -> None:
                 sql.Identifier(source.name), sql.SQL(", ").join(cols)))
             cur.execute(sql.SQL("create index if not exists {} on raw.{} (business_date)").format(
                 sql.Identifier(f"{source.name}_business_date_idx"), sql.Identifier(source.name)))
+            cur.execute(sql.SQL("create index if not exists {} on raw.{} (batch_id)").format(
+                sql.Identifier(f"{source.name}_batch_id_idx"), sql.Identifier(source.name)))
+            if source.is_master or source.key_unique_across_deliveries:  # looked up by the checks below
+                cur.execute(sql.SQL("create index if not exists {} on raw.{} ({})").format(
+                    sql.Identifier(f"{source.name}_key_idx"), sql.Identifier(source.name),
+                    sql.SQL(", ").join(sql.Identifier(k) for k in source.key)))
 
 
 # -- control file ------------------------------------------------------------------------------
@@ -269,8 +275,13 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
                             line=line) from None
     if text.startswith("\ufeff"):
         text = text[1:]  # a byte-order mark is tolerated, not data
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    lines = _LineTracker(text.splitlines(keepends=True))
+    reader = csv.reader(lines)
+    try:
+        header = next(reader, None)
+    except csv.Error as err:
+        raise DeliveryError(path, "csv_syntax", str(err), line=1) from None
+    lines.take()
     if header is None or tuple(header) != source.column_names:
         raise DeliveryError(path, "header_matches_contract",
                             f"header must be {','.join(source.column_names)} (docs/data-contract.md)", line=1)
@@ -282,26 +293,29 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
     seen_keys: set = set()
     amount_idx = source.column_names.index(source.amount_column) if source.amount_column else None
     amount_total = Decimal(0)
-    unreadable_amounts = 0
     target = sql.SQL("copy raw.{} ({}) from stdin with (format csv)").format(
         sql.Identifier(source.name),
         sql.SQL(", ").join(sql.Identifier(c) for c in
                            (*source.column_names, "business_date", "batch_id", "source_file", "source_line")))
     meta = (business_date.isoformat(), batch_id, source.file_name)
     pending = 0
-    for row in reader:
-        line_number = reader.line_num
+    while True:
+        line_number = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            raise DeliveryError(path, "csv_syntax", str(err), line=line_number) from None
+        raw_line = lines.take()
         result.rows_read += 1
         if amount_idx is not None and len(row) == len(source.columns):
-            try:
-                amount_total += Decimal(row[amount_idx])
-            except InvalidOperation:
-                unreadable_amounts += 1
+            amount_total += _decimal_or_zero(row[amount_idx])
         problem = _validate_row(source, row, seen_keys)
         if problem:
             rule, detail = problem
             quarantined.append((batch_id, business_date, source.file_name, line_number, rule, detail,
-                                ",".join(row).replace("\x00", "\\0")))
+                                raw_line.rstrip("\r\n").replace("\x00", "\\0")))
             continue
         writer.writerow((*row, *meta, line_number))
         pending += 1
@@ -319,18 +333,119 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
     if result.rows_read != entry.row_count:
         raise DeliveryError(path, "row_count_matches_control",
                             f"{result.rows_read} data lines, control says {entry.row_count} (truncated file?)")
-    if entry.amount_total is not None and unreadable_amounts == 0 and amount_total != entry.amount_total:
+    if entry.amount_total is not None and amount_total != entry.amount_total:
         raise DeliveryError(path, "amount_total_matches_control",
-                            f"{source.amount_column} sums to {amount_total}, control says {entry.amount_total}")
+                            f"{source.amount_column} sums to {amount_total} over the lines whose amount is a number, "
+                            f"control says {entry.amount_total}")
     if quarantined:
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerows(quarantined)
         buffer.seek(0)
         cur.copy_expert("copy audit.quarantined_rows (batch_id, business_date, file_name, line_number, rule, "
                         "detail, raw_line) from stdin with (format csv)", buffer)
-    result.rows_quarantined = len(quarantined)
+    moved = _quarantine_cross_file_problems(cur, source, business_date, batch_id)
+    result.rows_loaded -= moved
+    result.rows_quarantined = len(quarantined) + moved
     result.seconds = time.perf_counter() - started
     return result
+
+
+class _LineTracker:
+    """Feeds lines to csv.reader and keeps the text of the lines that made the last row."""
+
+    def __init__(self, lines: list[str]):
+        self._lines = iter(lines)
+        self._consumed: list[str] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self._consumed.append(line)
+        return line
+
+    def take(self) -> str:
+        text = "".join(self._consumed)
+        self._consumed.clear()
+        return text
+
+
+def _decimal_or_zero(value: str) -> Decimal:
+    """An amount as the control total counts it: lines whose amount is not a number add nothing."""
+    if not _MONEY.fullmatch(value):
+        return Decimal(0)
+    return Decimal(value)
+
+
+def _move_to_quarantine(cur, source: SourceFile, where: sql.Composable, params: dict, rule: str,
+                        detail: sql.Composable) -> list[tuple[int, int]]:
+    """Move the raw rows matching ``where`` to quarantine; return (batch_id, rows) moved per batch.
+
+    The quarantined text is rebuilt from the parsed fields (the file and line number point at the original).
+    """
+    fields = sql.SQL(", ").join(sql.SQL("coalesce({}::text, '')").format(sql.Identifier(c))
+                                for c in source.column_names)
+    cur.execute(sql.SQL("""
+        with moved as (
+            delete from raw.{table} as r where {where}
+            returning r.*
+        ),
+        quarantined as (
+            insert into audit.quarantined_rows (batch_id, business_date, file_name, line_number, rule, detail, raw_line)
+            select batch_id, business_date, source_file, source_line, {rule}, {detail}, concat_ws(',', {fields})
+            from moved
+            returning batch_id
+        )
+        select batch_id, count(*) from quarantined group by batch_id""").format(
+        table=sql.Identifier(source.name), where=where, rule=sql.Literal(rule), detail=detail, fields=fields),
+        params)
+    return cur.fetchall()
+
+
+def _quarantine_cross_file_problems(cur, source: SourceFile, business_date: dt.date, batch_id: int) -> int:
+    """Set-based checks that need the rest of the warehouse; return the rows of this batch moved.
+
+    - references: a code must have been delivered (in its own file) on or before this business date;
+    - keys unique across deliveries: the earliest business date keeps the row; a later copy, whether
+      it is in this delivery or in one loaded before (dates loaded out of order), is quarantined.
+    The outcome does not depend on the order in which dates are loaded.
+    """
+    params = {"batch_id": batch_id, "business_date": business_date}
+    moved_here = 0
+    for column, target_name in source.references.items():
+        target = next(f for f in contract.SOURCE_FILES if f.name == target_name)
+        where = sql.SQL("""r.batch_id = %(batch_id)s and r.{col} is not null and not exists (
+            select 1 from raw.{target} as t where t.{target_key} = r.{col} and t.business_date <= %(business_date)s)
+            """).format(col=sql.Identifier(column), target=sql.Identifier(target.name),
+                        target_key=sql.Identifier(target.key[0]))
+        detail = sql.SQL("{} || {} || {}").format(
+            sql.Literal(f"column {column} = '"), sql.Identifier(column),
+            sql.Literal(f"' is not in {target.file_name} delivered on or before this date"))
+        moved_here += sum(n for _, n in _move_to_quarantine(cur, source, where, params, "known_reference", detail))
+    if source.key_unique_across_deliveries:
+        key_match = sql.SQL(" and ").join(sql.SQL("o.{k} = r.{k}").format(k=sql.Identifier(k)) for k in source.key)
+        key_text = sql.SQL(" || '/' || ").join(sql.Identifier(k) for k in source.key)
+        detail = sql.SQL("{} || {} || {}").format(sql.Literal(f"{'/'.join(source.key)} "), key_text,
+                                                 sql.Literal(" was delivered on an earlier business date"))
+        # this delivery's rows whose key an earlier date already has
+        where = sql.SQL("""r.batch_id = %(batch_id)s and exists (
+            select 1 from raw.{t} as o where {m} and o.business_date < r.business_date)""").format(
+            t=sql.Identifier(source.name), m=key_match)
+        moved_here += sum(n for _, n in _move_to_quarantine(cur, source, where, params,
+                                                           "unique_key_across_deliveries", detail))
+        # rows of later dates, loaded earlier, whose key this delivery has: they lose to this earlier date
+        where = sql.SQL("""r.business_date > %(business_date)s and exists (
+            select 1 from raw.{t} as o where {m} and o.batch_id = %(batch_id)s)""").format(
+            t=sql.Identifier(source.name), m=key_match)
+        for other_batch, n in _move_to_quarantine(cur, source, where, params, "unique_key_across_deliveries",
+                                                  detail):
+            cur.execute("update audit.file_loads set rows_loaded = rows_loaded - %s, "
+                        "rows_quarantined = rows_quarantined + %s where batch_id = %s and file_name = %s",
+                        (n, n, other_batch, source.file_name))
+            cur.execute("update audit.deliveries set rows_loaded = rows_loaded - %s, "
+                        "rows_quarantined = rows_quarantined + %s where batch_id = %s", (n, n, other_batch))
+    return moved_here
 
 
 def load_delivery(conn, folder: Path) -> DeliveryResult:
