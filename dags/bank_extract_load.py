@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+
 import pendulum
 from airflow.sdk import Asset, dag, task
 
 from warehouse.settings import task_defaults
 
 RAW_DELIVERIES = Asset("warehouse://raw/bank_deliveries")
+
+DELIVERY_WAIT = dt.timedelta(hours=float(os.environ.get("BANK_DELIVERY_WAIT_HOURS", "6")))
 
 DOC = """
 ### Bank extract-load
@@ -17,7 +22,21 @@ one transaction per delivery, with `COPY`. Bad rows go to `audit.quarantined_row
 delivery fails the task with the file, line and rule and leaves the warehouse unchanged.
 History loads in one run: the first run finds every pending date. Emits the `raw` asset that
 starts `bank_customer_value`.
+
+`wait_for_delivery` waits for the run's own delivery (its control file) for up to
+`BANK_DELIVERY_WAIT_HOURS` (default 6), rescheduling itself between checks. When the delivery is
+late it fails and logs `LATE DELIVERY` (wire an Airflow notifier to it for e-mail or chat); the
+deliveries that did arrive are still loaded, and the run is marked failed so that someone looks.
 """
+
+
+def _alert_late_delivery(context) -> None:
+    import logging
+
+    logging.getLogger("bank.alerts").error(
+        "LATE DELIVERY: no control file for business date %s in the landing folder after %s; the load ran "
+        "for the deliveries that did arrive. Ask the source system, then clear this task.",
+        context["ds"], DELIVERY_WAIT)
 
 
 @dag(
@@ -31,7 +50,16 @@ starts `bank_customer_value`.
     default_args=task_defaults(),
 )
 def bank_extract_load():
-    @task
+    @task.sensor(poke_interval=max(1.0, min(300.0, DELIVERY_WAIT.total_seconds() / 10)),
+                 timeout=DELIVERY_WAIT.total_seconds(), mode="reschedule",
+                 on_failure_callback=_alert_late_delivery)
+    def wait_for_delivery(ds: str | None = None) -> bool:
+        from ingestion.contract import CONTROL_FILE
+        from warehouse.settings import Settings
+
+        return (Settings.from_env().landing_dir / ds / CONTROL_FILE).exists()
+
+    @task(trigger_rule="all_done")  # a late delivery must not hold back the ones that arrived
     def find_pending_deliveries(ds: str | None = None) -> list[str]:
         import datetime as dt
         import logging
@@ -73,7 +101,9 @@ def bank_extract_load():
         log.info("load summary: %s", totals)
         return totals
 
-    load_deliveries(find_pending_deliveries())
+    pending = find_pending_deliveries()
+    wait_for_delivery() >> pending
+    load_deliveries(pending)
 
 
 bank_extract_load()

@@ -11,9 +11,12 @@ of its amount column, its SHA-256 and its encoding (UTF-8 or GBK).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 CONTROL_FILE = "control.csv"
+# An amount: CNY with at most two decimals. Control totals add the amounts that match it.
+MONEY_PATTERN = re.compile(r"-?\d{1,16}(\.\d{1,2})?")
 CONTROL_COLUMNS = ("business_date", "file_name", "encoding", "row_count", "amount_total", "sha256")
 ENCODINGS = ("utf-8", "gbk")
 

@@ -34,7 +34,7 @@ from ingestion.contract import SourceFile
 log = logging.getLogger(__name__)
 
 COPY_CHUNK_ROWS = 50_000
-_MONEY = re.compile(r"-?\d{1,16}(\.\d{1,2})?")
+_MONEY = contract.MONEY_PATTERN
 _RATE = re.compile(r"-?\d{1,4}(\.\d{1,4})?")
 _INT = re.compile(r"-?\d{1,9}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

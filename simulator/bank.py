@@ -76,6 +76,8 @@ class SimulationConfig:
     branches: int = 4
     sub_branches_per_branch: int = 3
     customers_per_rm: int = 120
+    # share of data lines damaged on purpose (see DIRTY_KINDS), to exercise the quarantine
+    dirty_rate: float = 0.0
 
     @property
     def days(self) -> list[dt.date]:
@@ -404,6 +406,71 @@ def _write_csv(path: Path, header: tuple[str, ...], rows: list[list[str]], encod
     return len(rows), hashlib.sha256(data).hexdigest()
 
 
+# Row-level damage the dirty-data knob plants (each ends in quarantine under the rule named).
+DIRTY_KINDS = (
+    "non_numeric_amount",   # numeric
+    "negative_amount",      # non_negative
+    "impossible_date",      # valid_date / valid_timestamp
+    "unknown_code",         # accepted_values
+    "missing_column",       # column_count
+    "extra_column",         # column_count
+    "duplicate_line",       # unique_key_in_file
+    "orphan_reference",     # known_reference
+    "very_long_field",      # max_length
+    "nul_byte",             # no_nul_bytes
+)
+_DIRTY_FILES = ("deposit_balances", "loan_balances", "transactions", "service_interactions", "accounts")
+
+
+def dirty(rows: dict[str, list[list[str]]], rate: float, rng: np.random.Generator) -> dict[str, list[list[str]]]:
+    """Damage about ``rate`` of the data lines of the daily files, deterministically."""
+    if rate <= 0:
+        return rows
+    for name in _DIRTY_FILES:
+        source = next(f for f in contract.SOURCE_FILES if f.name == name)
+        file_rows = rows[name]
+        if not file_rows:
+            continue
+        for i in np.flatnonzero(rng.random(len(file_rows)) < rate):
+            row = list(file_rows[i])
+            kind = DIRTY_KINDS[rng.integers(len(DIRTY_KINDS))]
+            money = [j for j, c in enumerate(source.columns) if c.kind == "money" and not c.nullable]
+            dated = [j for j, c in enumerate(source.columns) if c.kind in ("date", "timestamp") and not c.nullable]
+            coded = [j for j, c in enumerate(source.columns) if c.allowed]
+            if kind == "non_numeric_amount" and money:
+                row[money[0]] = row[money[0]].replace("0", "O", 1) + "x"
+            elif kind == "negative_amount" and money:
+                row[money[0]] = "-" + row[money[0]]
+            elif kind == "impossible_date" and dated:
+                row[dated[0]] = "2026-02-30" + row[dated[0]][10:]
+            elif kind == "unknown_code" and coded:
+                row[coded[0]] = "unknown"
+            elif kind == "missing_column":
+                row = row[:-1]
+            elif kind == "extra_column":
+                row = [*row, "surplus"]
+            elif kind == "duplicate_line":
+                file_rows.append(list(row))
+                continue
+            elif kind == "very_long_field":
+                row[-1] = row[-1] + "x" * 300
+            elif kind == "nul_byte":
+                row[0] = row[0][:3] + "\x00" + row[0][3:]
+            else:  # orphan_reference, and the fallback for files without the column the kind needs
+                ref = next(iter(source.references))
+                row[source.column_names.index(ref)] = "X" + row[source.column_names.index(ref)][1:]
+            file_rows[i] = row
+    return rows
+
+
+def _control_amount_total(source: contract.SourceFile, file_rows: list[list[str]]) -> str:
+    """The contract's rule: lines with the right field count whose amount is a number."""
+    idx = source.column_names.index(source.amount_column)
+    cents = sum(round(float(r[idx]) * 100) for r in file_rows
+                if len(r) == len(source.columns) and contract.MONEY_PATTERN.fullmatch(r[idx]))
+    return CONTROL_AMOUNT.format(cents / 100)
+
+
 def write_delivery(folder: Path, business_date: dt.date, rows: dict[str, list[list[str]]]) -> None:
     """Write one delivery folder: every contract file plus ``control.csv``."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -414,8 +481,7 @@ def write_delivery(folder: Path, business_date: dt.date, rows: dict[str, list[li
         count, digest = _write_csv(folder / source.file_name, source.column_names, file_rows, encoding)
         total = ""
         if source.amount_column:
-            idx = source.column_names.index(source.amount_column)
-            total = CONTROL_AMOUNT.format(sum(round(float(r[idx]) * 100) for r in file_rows) / 100)
+            total = _control_amount_total(source, file_rows)
         control.append([business_date.isoformat(), source.file_name, encoding, str(count), total, digest])
     _write_csv(folder / contract.CONTROL_FILE, contract.CONTROL_COLUMNS, control, "utf-8")
 
@@ -426,7 +492,7 @@ def simulate(config: SimulationConfig, landing_dir: Path, truth_dir: Path) -> li
     folders = []
     for d, day in enumerate(config.days):
         folder = landing_dir / day.isoformat()
-        write_delivery(folder, day, bank.step(d))
+        write_delivery(folder, day, dirty(bank.step(d), config.dirty_rate, _rng(config.seed, 4, d)))
         folders.append(folder)
         if d % 10 == 0 or d == bank.ndays - 1:
             log.info("simulated %s (%d of %d deliveries)", day, d + 1, bank.ndays)

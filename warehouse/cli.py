@@ -75,9 +75,11 @@ def cmd_demo(args) -> int:
 
     url = ensure_warehouse()
     settings = Settings.from_env({**os.environ, "WAREHOUSE_URL": url})
-    config = SimulationConfig(customers=args.customers, start_date=args.start, end_date=args.end, seed=args.seed)
+    config = SimulationConfig(customers=args.customers, start_date=args.start, end_date=args.end, seed=args.seed,
+                              dirty_rate=args.dirty_rate)
     print(f"1/4 simulating the bank: {config.customers} customers, {config.start_date} to {config.end_date}, "
-          f"seed {config.seed} -> {settings.landing_dir}", flush=True)
+          f"seed {config.seed}, {config.dirty_rate:.2%} of lines damaged on purpose -> {settings.landing_dir}",
+          flush=True)
     simulate(config, settings.landing_dir, settings.landing_dir.parent / "ground_truth")
 
     env = airflow_local.airflow_env(extra={
@@ -109,7 +111,8 @@ def cmd_demo(args) -> int:
     reports = sorted((settings.reports_dir / f"{run[1]:%Y-%m}").glob("*.pdf"))
 
     print("\nThe demo bank is in the warehouse.")
-    print(f"  raw: {deliveries} deliveries, {loaded:,} rows loaded, {quarantined:,} quarantined")
+    print(f"  raw: {deliveries} deliveries, {loaded:,} rows loaded, {quarantined:,} quarantined "
+          f"(see audit.quarantined_rows: file, line, rule, text)")
     print("  marts (rows):")
     for name in MARTS_SHOWN:
         if name in counts:
@@ -144,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2026, 7, 1))
     demo.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(2026, 9, 30))
     demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--dirty-rate", type=float, default=float(os.environ.get("DEMO_DIRTY_RATE", 0.0005)),
+                      help="share of data lines damaged on purpose, to show the quarantine at work")
     demo.set_defaults(func=cmd_demo)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

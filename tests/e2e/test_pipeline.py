@@ -136,3 +136,19 @@ def test_running_again_changes_nothing(pipeline, db):
     db.execute("select md5(string_agg(customer_id || segment_name, ',' order by customer_id)) "
                "from marts.customer_segments")
     assert db.fetchone() == segments_before
+
+
+def test_a_late_delivery_alerts_and_the_ones_that_arrived_still_load(tiny_bank, tmp_path, database_url):
+    import psycopg2
+
+    env = airflow_local.airflow_env(tmp_path / "airflow", extra={
+        "WAREHOUSE_URL": database_url, "BANK_LANDING_DIR": str(tiny_bank), "BANK_TASK_RETRIES": "0",
+        "BANK_DELIVERY_WAIT_HOURS": str(3 / 3600)})
+    airflow_local.migrate(env)
+    with pytest.raises(RuntimeError) as failure:
+        airflow_local.dags_test("bank_extract_load", "2026-09-15", env)  # the tiny bank ends on 2026-08-31
+    log_text = (tmp_path / "airflow" / "runs" / "bank_extract_load_2026-09-15.log").read_text()
+    assert "LATE DELIVERY" in log_text, str(failure.value)[-2000:]
+    with psycopg2.connect(database_url) as connection, connection.cursor() as cur:
+        cur.execute("select count(*) from audit.deliveries")
+        assert cur.fetchone()[0] == len(list(tiny_bank.iterdir()))

@@ -59,3 +59,23 @@ def test_customers_are_referenced_consistently(tiny_bank):
     assert accounts and all(a["customer_id"] in customers for a in accounts)
     rows = csv.DictReader((first / "customers.csv").read_bytes().decode("gbk").splitlines())
     assert all(r["rm_id"] in rms for r in rows)
+
+
+def test_dirty_deliveries_load_with_every_bad_line_in_quarantine(tmp_path, settings, conn):
+    from ingestion.load import load_pending
+
+    config = SimulationConfig(customers=300, start_date=dt.date(2026, 7, 1), end_date=dt.date(2026, 7, 10), seed=5,
+                              dirty_rate=0.02)
+    simulate(config, settings.landing_dir, tmp_path / "truth")
+    results = load_pending(settings, config.end_date)
+    assert len(results) == 10  # no delivery refused: damage is row level, control files follow the rule
+    for result in results:
+        for f in result.files:
+            lines_in = len((result.folder / f.file_name).read_bytes().splitlines()) - 1
+            assert lines_in == f.rows_read == f.rows_loaded + f.rows_quarantined, (result.folder.name, f.file_name)
+    with conn.cursor() as cur:
+        cur.execute("select rule, count(*) from audit.quarantined_rows group by 1")
+        rules = dict(cur.fetchall())
+    assert sum(rules.values()) > 50
+    assert {"numeric", "non_negative", "column_count", "unique_key_in_file", "known_reference",
+            "max_length", "no_nul_bytes", "accepted_values"} <= set(rules), rules
