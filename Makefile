@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean
+.PHONY: demo test setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load
 
 demo: setup ## simulate a bank and run the whole pipeline through Airflow
 	$(PY) -m warehouse demo
@@ -48,3 +48,6 @@ psql: setup ## psql on the warehouse
 
 clean: warehouse-stop ## remove generated data, reports, Airflow home and the embedded warehouse
 	rm -rf data output .airflow .warehouse dbt_project/target dbt_project/logs
+
+benchmark-load: setup ## loader vs bare COPY vs pandas.to_sql, appended to docs/benchmarks.md
+	$(PY) -m benchmarks.load_benchmark --customers 50000 --days 3

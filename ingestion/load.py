@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import io
 import logging
+import operator
 import re
 import time
 from dataclasses import dataclass, field
@@ -147,8 +148,6 @@ def ensure_schema(conn) -> None:
                 sql.Identifier(source.name), sql.SQL(", ").join(cols)))
             cur.execute(sql.SQL("create index if not exists {} on raw.{} (business_date)").format(
                 sql.Identifier(f"{source.name}_business_date_idx"), sql.Identifier(source.name)))
-            cur.execute(sql.SQL("create index if not exists {} on raw.{} (batch_id)").format(
-                sql.Identifier(f"{source.name}_batch_id_idx"), sql.Identifier(source.name)))
             if source.is_master or source.key_unique_across_deliveries:  # looked up by the checks below
                 cur.execute(sql.SQL("create index if not exists {} on raw.{} ({})").format(
                     sql.Identifier(f"{source.name}_key_idx"), sql.Identifier(source.name),
@@ -241,19 +240,113 @@ def _check_value(column: contract.Column, value: str) -> str | None:
     return None
 
 
-def _validate_row(source: SourceFile, row: list[str], seen_keys: set) -> tuple[str, str] | None:
-    """(rule, detail) for a bad row, or None for a good one."""
-    if len(row) != len(source.columns):
-        return "column_count", f"expected {len(source.columns)} fields, found {len(row)}"
-    for column, value in zip(source.columns, row, strict=True):
-        rule = _check_value(column, value)
-        if rule:
-            return rule, f"column {column.name} = {value[:60]!r}"
-    key = tuple(row[source.column_names.index(k)] for k in source.key)
-    if key in seen_keys:
-        return "unique_key_in_file", f"{'/'.join(source.key)} {'/'.join(key)} appears earlier in the file"
-    seen_keys.add(key)
-    return None
+def _parse(path: Path, text: str) -> tuple[list[str] | None, list[list[str]], list[int], list[str]]:
+    """Header, rows, each row's line number and text. One row per line is the fast, usual case."""
+    physical = text.splitlines()
+    reader = csv.reader(physical)
+    try:
+        parsed = list(reader)
+    except csv.Error as err:
+        raise DeliveryError(path, "csv_syntax", str(err), line=reader.line_num) from None
+    if len(parsed) == len(physical):
+        return (parsed[0] if parsed else None), parsed[1:], list(range(2, len(parsed) + 1)), physical[1:]
+    # a quoted field holds a line break: follow which lines make each row
+    tracker = _LineTracker(text.splitlines(keepends=True))
+    reader = csv.reader(tracker)
+    header = next(reader, None)
+    tracker.take()
+    rows, numbers, raws = [], [], []
+    while True:
+        number = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            raise DeliveryError(path, "csv_syntax", str(err), line=number) from None
+        rows.append(row)
+        numbers.append(number)
+        raws.append(tracker.take().rstrip("\r\n"))
+    return header, rows, numbers, raws
+
+
+_COLUMN_PATTERNS = {
+    "money": re.compile(r"^-?\d{1,16}(?:\.\d{1,2})?$", re.M),
+    "rate": re.compile(r"^-?\d{1,4}(?:\.\d{1,4})?$", re.M),
+    "int": re.compile(r"^-?\d{1,9}$", re.M),
+    "date": re.compile(r"^\d{4}-\d{2}-\d{2}$", re.M),
+    "timestamp": re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$", re.M),
+}
+
+
+def _column_is_clean(column: contract.Column, values: tuple[str, ...]) -> bool:
+    """True when no value of the column breaks a rule: whole-column checks that run in C."""
+    joined = "\n".join(values)
+    if "\x00" in joined or max(map(len, values)) > column.max_length:
+        return False
+    empties = values.count("")
+    if empties and not column.nullable:
+        return False
+    pattern = _COLUMN_PATTERNS.get(column.kind)
+    if pattern is not None and len(pattern.findall(joined)) != len(values) - empties:
+        return False
+    if column.non_negative and "-" in joined:
+        return False
+    distinct = set(values)
+    distinct.discard("")
+    if column.allowed and not distinct <= set(column.allowed):
+        return False
+    try:
+        if column.kind == "date":
+            for value in distinct:
+                dt.date.fromisoformat(value)
+        elif column.kind == "timestamp":
+            for value in distinct:
+                dt.datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _bad_rows(source: SourceFile, rows: list[list[str]]) -> dict[int, tuple[str, str]]:
+    """Index -> (rule, detail) of every row to quarantine; the first rule a row breaks is the one named.
+
+    Columns are checked whole first; only the values of a column that fails are checked one by one.
+    Among the rows that pass, a key seen earlier in the file is a duplicate (the first one loads).
+    """
+    width = len(source.columns)
+    bad: dict[int, tuple[str, str]] = {}
+    if set(map(len, rows)) - {width}:
+        bad = {i: ("column_count", f"expected {width} fields, found {len(r)}")
+               for i, r in enumerate(rows) if len(r) != width}
+    candidates = [i for i in range(len(rows)) if i not in bad] if bad else range(len(rows))
+    if candidates:
+        columns = list(zip(*(rows[i] for i in candidates), strict=True))
+        suspects: set[int] = set()
+        for j, column in enumerate(source.columns):
+            if not _column_is_clean(column, columns[j]):
+                suspects.update(candidates[k] for k, v in enumerate(columns[j]) if _check_value(column, v))
+        for i in sorted(suspects):
+            for column, value in zip(source.columns, rows[i], strict=True):
+                rule = _check_value(column, value)
+                if rule:
+                    bad[i] = (rule, f"column {column.name} = {value[:60]!r}")
+                    break
+    key_idx = [source.column_names.index(k) for k in source.key]
+    keys = [tuple(rows[i][k] for k in key_idx) for i in candidates] if bad else \
+        list(map(operator.itemgetter(*key_idx), rows)) if len(key_idx) > 1 else \
+        [(r[key_idx[0]],) for r in rows]
+    if len(set(keys)) == len(keys) and not bad:
+        return bad
+    seen: set = set()
+    for i, row in enumerate(rows):
+        if i in bad:
+            continue
+        key = tuple(row[k] for k in key_idx)
+        if key in seen:
+            bad[i] = ("unique_key_in_file", f"{'/'.join(source.key)} {'/'.join(key)} appears earlier in the file")
+        seen.add(key)
+    return bad
 
 
 # -- loading -----------------------------------------------------------------------------------
@@ -275,60 +368,37 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
                             line=line) from None
     if text.startswith("\ufeff"):
         text = text[1:]  # a byte-order mark is tolerated, not data
-    lines = _LineTracker(text.splitlines(keepends=True))
-    reader = csv.reader(lines)
-    try:
-        header = next(reader, None)
-    except csv.Error as err:
-        raise DeliveryError(path, "csv_syntax", str(err), line=1) from None
-    lines.take()
+    header, rows, line_numbers, raw_lines = _parse(path, text)
     if header is None or tuple(header) != source.column_names:
         raise DeliveryError(path, "header_matches_contract",
                             f"header must be {','.join(source.column_names)} (docs/data-contract.md)", line=1)
 
-    result = FileResult(source.file_name, digest)
-    good = io.StringIO()
-    writer = csv.writer(good, lineterminator="\n")
-    quarantined: list[tuple] = []
-    seen_keys: set = set()
-    amount_idx = source.column_names.index(source.amount_column) if source.amount_column else None
+    result = FileResult(source.file_name, digest, rows_read=len(rows))
+    bad = _bad_rows(source, rows)
     amount_total = Decimal(0)
-    target = sql.SQL("copy raw.{} ({}) from stdin with (format csv)").format(
+    if source.amount_column:
+        idx = source.column_names.index(source.amount_column)
+        width = len(source.columns)
+        amounts = [r[idx] for r in rows if len(r) == width]
+        if amounts and _COLUMN_PATTERNS["money"].findall("\n".join(amounts)).__len__() == len(amounts):
+            amount_total = sum(map(Decimal, amounts), Decimal(0))
+        else:
+            amount_total = sum((Decimal(a) for a in amounts if _MONEY.fullmatch(a)), Decimal(0))
+    # Good lines go to COPY as the text the bank sent, with the load's metadata appended.
+    suffix = f",{business_date.isoformat()},{batch_id},{source.file_name},"
+    target = sql.SQL("copy raw.{} ({}) from stdin with (format csv, force_null ({}))").format(
         sql.Identifier(source.name),
         sql.SQL(", ").join(sql.Identifier(c) for c in
-                           (*source.column_names, "business_date", "batch_id", "source_file", "source_line")))
-    meta = (business_date.isoformat(), batch_id, source.file_name)
-    pending = 0
-    while True:
-        line_number = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as err:
-            raise DeliveryError(path, "csv_syntax", str(err), line=line_number) from None
-        raw_line = lines.take()
-        result.rows_read += 1
-        if amount_idx is not None and len(row) == len(source.columns):
-            amount_total += _decimal_or_zero(row[amount_idx])
-        problem = _validate_row(source, row, seen_keys)
-        if problem:
-            rule, detail = problem
-            quarantined.append((batch_id, business_date, source.file_name, line_number, rule, detail,
-                                raw_line.rstrip("\r\n").replace("\x00", "\\0")))
-            continue
-        writer.writerow((*row, *meta, line_number))
-        pending += 1
-        if pending >= COPY_CHUNK_ROWS:
-            good.seek(0)
-            cur.copy_expert(target, good)
-            good.seek(0)
-            good.truncate()
-            pending = 0
-        result.rows_loaded += 1
-    if pending:
-        good.seek(0)
-        cur.copy_expert(target, good)
+                           (*source.column_names, "business_date", "batch_id", "source_file", "source_line")),
+        sql.SQL(", ").join(sql.Identifier(c) for c in source.column_names))
+    good = [i for i in range(len(rows)) if i not in bad] if bad else range(len(rows))
+    for chunk_start in range(0, len(good), COPY_CHUNK_ROWS):
+        chunk = good[chunk_start:chunk_start + COPY_CHUNK_ROWS]
+        buffer = io.StringIO("".join(f"{raw_lines[i]}{suffix}{line_numbers[i]}\n" for i in chunk))
+        cur.copy_expert(target, buffer)
+    result.rows_loaded = len(good)
+    quarantined = [(batch_id, business_date, source.file_name, line_numbers[i], rule, detail,
+                    raw_lines[i].replace("\x00", "\\0")) for i, (rule, detail) in sorted(bad.items())]
 
     if result.rows_read != entry.row_count:
         raise DeliveryError(path, "row_count_matches_control",
@@ -371,13 +441,6 @@ class _LineTracker:
         return text
 
 
-def _decimal_or_zero(value: str) -> Decimal:
-    """An amount as the control total counts it: lines whose amount is not a number add nothing."""
-    if not _MONEY.fullmatch(value):
-        return Decimal(0)
-    return Decimal(value)
-
-
 def _move_to_quarantine(cur, source: SourceFile, where: sql.Composable, params: dict, rule: str,
                         detail: sql.Composable) -> list[tuple[int, int]]:
     """Move the raw rows matching ``where`` to quarantine; return (batch_id, rows) moved per batch.
@@ -415,7 +478,7 @@ def _quarantine_cross_file_problems(cur, source: SourceFile, business_date: dt.d
     moved_here = 0
     for column, target_name in source.references.items():
         target = next(f for f in contract.SOURCE_FILES if f.name == target_name)
-        where = sql.SQL("""r.batch_id = %(batch_id)s and r.{col} is not null and not exists (
+        where = sql.SQL("""r.business_date = %(business_date)s and r.{col} is not null and not exists (
             select 1 from raw.{target} as t where t.{target_key} = r.{col} and t.business_date <= %(business_date)s)
             """).format(col=sql.Identifier(column), target=sql.Identifier(target.name),
                         target_key=sql.Identifier(target.key[0]))
@@ -429,14 +492,14 @@ def _quarantine_cross_file_problems(cur, source: SourceFile, business_date: dt.d
         detail = sql.SQL("{} || {} || {}").format(sql.Literal(f"{'/'.join(source.key)} "), key_text,
                                                  sql.Literal(" was delivered on an earlier business date"))
         # this delivery's rows whose key an earlier date already has
-        where = sql.SQL("""r.batch_id = %(batch_id)s and exists (
+        where = sql.SQL("""r.business_date = %(business_date)s and exists (
             select 1 from raw.{t} as o where {m} and o.business_date < r.business_date)""").format(
             t=sql.Identifier(source.name), m=key_match)
         moved_here += sum(n for _, n in _move_to_quarantine(cur, source, where, params,
                                                            "unique_key_across_deliveries", detail))
         # rows of later dates, loaded earlier, whose key this delivery has: they lose to this earlier date
         where = sql.SQL("""r.business_date > %(business_date)s and exists (
-            select 1 from raw.{t} as o where {m} and o.batch_id = %(batch_id)s)""").format(
+            select 1 from raw.{t} as o where {m} and o.business_date = %(business_date)s)""").format(
             t=sql.Identifier(source.name), m=key_match)
         for other_batch, n in _move_to_quarantine(cur, source, where, params, "unique_key_across_deliveries",
                                                   detail):
