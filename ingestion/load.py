@@ -135,7 +135,10 @@ def ensure_schema(conn) -> None:
             rule text not null,
             detail text not null,
             raw_line text not null,
+            amount_cny numeric(18,2),
             primary key (batch_id, file_name, line_number))""",
+        # the line's amount when it is a number: control total = loaded amounts + quarantined amounts
+        "alter table audit.quarantined_rows add column if not exists amount_cny numeric(18,2)",
     ]
     with conn.cursor() as cur:
         for statement in statements:
@@ -397,8 +400,14 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
         buffer = io.StringIO("".join(f"{raw_lines[i]}{suffix}{line_numbers[i]}\n" for i in chunk))
         cur.copy_expert(target, buffer)
     result.rows_loaded = len(good)
+    def line_amount(row: list[str]) -> str | None:
+        if source.amount_column and len(row) == len(source.columns) and _MONEY.fullmatch(row[idx]):
+            return row[idx]
+        return None
+
     quarantined = [(batch_id, business_date, source.file_name, line_numbers[i], rule, detail,
-                    raw_lines[i].replace("\x00", "\\0")) for i, (rule, detail) in sorted(bad.items())]
+                    raw_lines[i].replace("\x00", "\\0"), line_amount(rows[i]))
+                   for i, (rule, detail) in sorted(bad.items())]
 
     if result.rows_read != entry.row_count:
         raise DeliveryError(path, "row_count_matches_control",
@@ -412,7 +421,7 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
         csv.writer(buffer, lineterminator="\n").writerows(quarantined)
         buffer.seek(0)
         cur.copy_expert("copy audit.quarantined_rows (batch_id, business_date, file_name, line_number, rule, "
-                        "detail, raw_line) from stdin with (format csv)", buffer)
+                        "detail, raw_line, amount_cny) from stdin with (format csv)", buffer)
     moved = _quarantine_cross_file_problems(cur, source, business_date, batch_id)
     result.rows_loaded -= moved
     result.rows_quarantined = len(quarantined) + moved
@@ -455,13 +464,16 @@ def _move_to_quarantine(cur, source: SourceFile, where: sql.Composable, params: 
             returning r.*
         ),
         quarantined as (
-            insert into audit.quarantined_rows (batch_id, business_date, file_name, line_number, rule, detail, raw_line)
-            select batch_id, business_date, source_file, source_line, {rule}, {detail}, concat_ws(',', {fields})
+            insert into audit.quarantined_rows (batch_id, business_date, file_name, line_number, rule, detail, raw_line,
+                                                amount_cny)
+            select batch_id, business_date, source_file, source_line, {rule}, {detail}, concat_ws(',', {fields}),
+                   {amount}
             from moved
             returning batch_id
         )
         select batch_id, count(*) from quarantined group by batch_id""").format(
-        table=sql.Identifier(source.name), where=where, rule=sql.Literal(rule), detail=detail, fields=fields),
+        table=sql.Identifier(source.name), where=where, rule=sql.Literal(rule), detail=detail, fields=fields,
+        amount=sql.Identifier(source.amount_column) if source.amount_column else sql.SQL("null")),
         params)
     return cur.fetchall()
 

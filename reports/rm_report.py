@@ -36,7 +36,7 @@ CUSTOMERS_QUERY = """
            s.is_outlier, s.value_rank, s.daily_average_deposit_balance_cny, s.daily_average_wealth_balance_cny,
            s.daily_average_loan_balance_cny, s.transaction_count, s.current_value_cny
     from marts.customer_segments as s
-    left join marts.dim_customer as c on s.customer_id = c.customer_id
+    left join marts.dim_customer as c on s.customer_id = c.customer_id and c.is_current
     where s.rm_id = %s
     order by s.value_rank
 """

@@ -1,8 +1,8 @@
--- One row per account, with its owner and product.
+-- One row per account (its latest delivered version), with its owner and product.
 with
 
 accounts as (
-    select * from {{ ref('stg_bank__accounts') }}
+    {{ latest_version(ref('stg_bank__accounts'), 'account_id') }}
 ),
 
 products as (

@@ -2,7 +2,7 @@
 with
 
 org_units as (
-    select * from {{ ref('stg_bank__org_units') }}
+    {{ latest_version(ref('stg_bank__org_units'), 'org_unit_id') }}
 ),
 
 sub_branches as (

@@ -2,7 +2,7 @@
 with
 
 products as (
-    select * from {{ ref('stg_bank__products') }}
+    {{ latest_version(ref('stg_bank__products'), 'product_code') }}
 ),
 
 ftp_curve as (

@@ -2,7 +2,7 @@
 with
 
 relationship_managers as (
-    select * from {{ ref('stg_bank__relationship_managers') }}
+    {{ latest_version(ref('stg_bank__relationship_managers'), 'rm_id') }}
 ),
 
 branches as (

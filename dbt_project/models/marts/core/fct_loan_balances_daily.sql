@@ -6,6 +6,7 @@
         post_hook="create index if not exists {{ this.name }}_customer_date_idx on {{ this }} (customer_id, business_date)"
     )
 }}
+-- Carries the customer version (customer_key, rm_id, home_sub_branch_id) valid on the business date.
 -- One row per loan account per business date, with days past due and classification.
 -- Incremental like fct_deposit_balances_daily.
 with
@@ -24,11 +25,18 @@ accounts as (
     select * from {{ ref('dim_account') }}
 ),
 
+customers as (
+    select * from {{ ref('dim_customer') }}
+),
+
 final as (
     select
         balances.account_id,
         balances.business_date,
         accounts.customer_id,
+        customers.customer_key,
+        customers.rm_id,
+        customers.home_sub_branch_id,
         accounts.product_code,
         balances.outstanding_cny,
         balances.interest_rate_pct,
@@ -37,6 +45,9 @@ final as (
         balances.batch_id
     from balances
     left join accounts on balances.account_id = accounts.account_id
+    left join customers
+        on accounts.customer_id = customers.customer_id
+        and {{ as_of('customers', 'balances.business_date') }}
 )
 
 select * from final

@@ -6,6 +6,7 @@
         post_hook="create index if not exists {{ this.name }}_customer_date_idx on {{ this }} (customer_id, business_date)"
     )
 }}
+-- Carries the customer version (customer_key, rm_id, home_sub_branch_id) valid on the business date.
 -- One row per transaction from the settlement system. Incremental like fct_deposit_balances_daily.
 with
 
@@ -23,11 +24,18 @@ accounts as (
     select * from {{ ref('dim_account') }}
 ),
 
+customers as (
+    select * from {{ ref('dim_customer') }}
+),
+
 final as (
     select
         transactions.transaction_id,
         transactions.account_id,
         accounts.customer_id,
+        customers.customer_key,
+        customers.rm_id,
+        customers.home_sub_branch_id,
         transactions.business_date,
         transactions.transaction_at,
         transactions.channel,
@@ -37,6 +45,9 @@ final as (
         transactions.batch_id
     from transactions
     left join accounts on transactions.account_id = accounts.account_id
+    left join customers
+        on accounts.customer_id = customers.customer_id
+        and {{ as_of('customers', 'transactions.business_date') }}
 )
 
 select * from final

@@ -1,5 +1,6 @@
 -- One row per customer per month in which the customer was active (onboarded by the month's end,
 -- not closed before its start): the value figures, the pyramid tier and the relationship type.
+-- The RM and home sub-branch are the customer's as of the month's last day.
 with
 
 customers as (
@@ -24,20 +25,27 @@ months as (
     group by 1
 ),
 
+current_customers as (
+    select * from customers where is_current
+),
+
 customer_months as (
     select
-        customers.customer_id,
-        customers.customer_type,
-        customers.rm_id,
-        customers.home_sub_branch_id,
+        current_customers.customer_id,
+        current_customers.customer_type,
+        month_end_version.rm_id,
+        month_end_version.home_sub_branch_id,
         months.month_start_date,
         months.month_end_date,
         months.days_delivered,
         months.days_delivered = months.days_in_month as is_complete_month
-    from customers
+    from current_customers
     inner join months
-        on customers.onboarding_date <= months.month_end_date
-        and (customers.closed_date is null or customers.closed_date >= months.month_start_date)
+        on current_customers.onboarding_date <= months.month_end_date
+        and (current_customers.closed_date is null or current_customers.closed_date >= months.month_start_date)
+    left join customers as month_end_version
+        on current_customers.customer_id = month_end_version.customer_id
+        and {{ as_of('month_end_version', 'months.month_end_date') }}
 ),
 
 figures as (

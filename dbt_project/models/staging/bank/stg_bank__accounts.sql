@@ -1,13 +1,15 @@
+-- One row per account per business date on which it was delivered (masters are deltas:
+-- each row is a version); the dimensions pick the latest or keep them all (SCD2).
 with
 
 source as (
     select * from {{ source('bank', 'accounts') }}
 ),
 
-latest as (
+versions as (
     select
         *,
-        row_number() over (partition by account_id order by business_date desc, batch_id desc) as version_rank
+        row_number() over (partition by account_id, business_date order by batch_id desc) as version_rank
     from source
 ),
 
@@ -22,7 +24,7 @@ final as (
         contract_rate_pct,
         principal_cny,
         business_date as delivered_date
-    from latest
+    from versions
     where version_rank = 1
 )
 

@@ -1,13 +1,15 @@
+-- One row per customer per business date on which it was delivered (masters are deltas:
+-- each row is a version); the dimensions pick the latest or keep them all (SCD2).
 with
 
 source as (
     select * from {{ source('bank', 'customers') }}
 ),
 
-latest as (
+versions as (
     select
         *,
-        row_number() over (partition by customer_id order by business_date desc, batch_id desc) as version_rank
+        row_number() over (partition by customer_id, business_date order by batch_id desc) as version_rank
     from source
 ),
 
@@ -31,7 +33,7 @@ final as (
         group_id,
         closed_date,
         business_date as delivered_date
-    from latest
+    from versions
     where version_rank = 1
 )
 

@@ -1,13 +1,15 @@
+-- One row per product per business date on which it was delivered (masters are deltas:
+-- each row is a version); the dimensions pick the latest or keep them all (SCD2).
 with
 
 source as (
     select * from {{ source('bank', 'products') }}
 ),
 
-latest as (
+versions as (
     select
         *,
-        row_number() over (partition by product_code order by business_date desc, batch_id desc) as version_rank
+        row_number() over (partition by product_code, business_date order by batch_id desc) as version_rank
     from source
 ),
 
@@ -20,7 +22,7 @@ final as (
         coalesce(term_months, 0) as term_months,
         rate_type,
         business_date as delivered_date
-    from latest
+    from versions
     where version_rank = 1
 )
 

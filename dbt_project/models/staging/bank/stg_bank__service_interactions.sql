@@ -1,14 +1,14 @@
--- One row per service interaction; delivered twice keeps its latest delivery.
+-- One row per service interaction; delivered on two dates keeps its first delivery.
 with
 
 source as (
     select * from {{ source('bank', 'service_interactions') }}
 ),
 
-latest as (
+first_delivery as (
     select
         *,
-        row_number() over (partition by interaction_id order by business_date desc, batch_id desc) as version_rank
+        row_number() over (partition by interaction_id order by business_date, batch_id desc) as delivery_rank
     from source
 ),
 
@@ -22,8 +22,8 @@ final as (
         resolved_at,
         satisfaction_score,
         business_date
-    from latest
-    where version_rank = 1
+    from first_delivery
+    where delivery_rank = 1
 )
 
 select * from final

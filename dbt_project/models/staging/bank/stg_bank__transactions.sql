@@ -1,14 +1,15 @@
--- One row per transaction; a transaction delivered twice keeps its latest delivery.
+-- One row per transaction; a transaction delivered on two dates keeps its first delivery
+-- (the loader's rule: it quarantines the later copy, so this is a safety net).
 with
 
 source as (
     select * from {{ source('bank', 'transactions') }}
 ),
 
-latest as (
+first_delivery as (
     select
         *,
-        row_number() over (partition by transaction_id order by business_date desc, batch_id desc) as version_rank
+        row_number() over (partition by transaction_id order by business_date, batch_id desc) as delivery_rank
     from source
 ),
 
@@ -24,8 +25,8 @@ final as (
         fee_cny,
         batch_id,
         source_line
-    from latest
-    where version_rank = 1
+    from first_delivery
+    where delivery_rank = 1
 )
 
 select * from final

@@ -1,0 +1,34 @@
+-- One row per service interaction (inquiry, complaint, visit), with the customer version valid on
+-- the day it was opened and how long it took to resolve.
+with
+
+interactions as (
+    select * from {{ ref('stg_bank__service_interactions') }}
+),
+
+customers as (
+    select * from {{ ref('dim_customer') }}
+),
+
+final as (
+    select
+        interactions.interaction_id,
+        interactions.customer_id,
+        customers.customer_key,
+        customers.rm_id,
+        interactions.business_date,
+        interactions.interaction_type,
+        interactions.channel,
+        interactions.opened_at,
+        interactions.resolved_at,
+        round(extract(epoch from interactions.resolved_at - interactions.opened_at) / 3600.0, 2)
+            as hours_to_resolve,
+        interactions.satisfaction_score,
+        interactions.interaction_type = 'complaint' as is_complaint
+    from interactions
+    left join customers
+        on interactions.customer_id = customers.customer_id
+        and {{ as_of('customers', 'interactions.opened_at::date') }}
+)
+
+select * from final
