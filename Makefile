@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load
+.PHONY: demo test setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt
 
 demo: setup ## simulate a bank and run the whole pipeline through Airflow
 	$(PY) -m warehouse demo
@@ -51,3 +51,6 @@ clean: warehouse-stop ## remove generated data, reports, Airflow home and the em
 
 benchmark-load: setup ## loader vs bare COPY vs pandas.to_sql, appended to docs/benchmarks.md
 	$(PY) -m benchmarks.load_benchmark --customers 50000 --days 3
+
+benchmark-dbt: setup ## dbt full refresh vs a one-day incremental run, appended to docs/benchmarks.md
+	$(PY) -m benchmarks.dbt_benchmark --customers 20000 --days 61

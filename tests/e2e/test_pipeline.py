@@ -152,3 +152,20 @@ def test_a_late_delivery_alerts_and_the_ones_that_arrived_still_load(tiny_bank, 
     with psycopg2.connect(database_url) as connection, connection.cursor() as cur:
         cur.execute("select count(*) from audit.deliveries")
         assert cur.fetchone()[0] == len(list(tiny_bank.iterdir()))
+
+
+def test_dbt_docs_generate_documents_every_mart(pipeline):
+    import json
+
+    from warehouse.dbt import run_dbt
+
+    settings = pipeline[0]
+    run_dbt(["docs", "generate"], settings)
+    catalog = json.loads((settings.dbt_project_dir / "target" / "catalog.json").read_text())
+    manifest = json.loads((settings.dbt_project_dir / "target" / "manifest.json").read_text())
+    documented = {n["name"] for n in catalog["nodes"].values() if n["metadata"]["schema"] == "marts"}
+    assert {"customer_value_monthly", "customer_360", "dim_customer", "fct_transactions"} <= documented
+    assert {e["name"] for e in manifest["exposures"].values()} == {"rm_monthly_reports", "bi_customer_value_marts"}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "model":
+            assert "one row per" in node["description"].lower(), f"{node['name']} does not state its grain"

@@ -3,7 +3,11 @@
         materialized='incremental',
         unique_key='business_date',
         incremental_strategy='delete+insert',
-        post_hook="create index if not exists {{ this.name }}_customer_date_idx on {{ this }} (customer_id, business_date)"
+        indexes=[
+            {'columns': ['customer_id', 'business_date']},
+            {'columns': ['business_date']},
+            {'columns': ['batch_id']},
+        ]
     )
 }}
 -- Carries the customer version (customer_key, rm_id, home_sub_branch_id) valid on the business date.
@@ -15,10 +19,7 @@ with
 balances as (
     select * from {{ ref('stg_bank__deposit_balances') }}
     {% if is_incremental() %}
-    where business_date in (
-        select business_date from {{ ref('stg_bank__deposit_balances') }}
-        where batch_id > (select coalesce(max(batch_id), 0) from {{ this }})
-    )
+    where business_date in ({{ new_business_dates() }})
     {% endif %}
 ),
 

@@ -1,15 +1,8 @@
--- One row per service interaction; delivered on two dates keeps its first delivery.
+-- One row per service interaction (the loader keeps the first delivery of an id; see stg_bank__transactions).
 with
 
 source as (
     select * from {{ source('bank', 'service_interactions') }}
-),
-
-first_delivery as (
-    select
-        *,
-        row_number() over (partition by interaction_id order by business_date, batch_id desc) as delivery_rank
-    from source
 ),
 
 final as (
@@ -22,8 +15,7 @@ final as (
         resolved_at,
         satisfaction_score,
         business_date
-    from first_delivery
-    where delivery_rank = 1
+    from source
 )
 
 select * from final

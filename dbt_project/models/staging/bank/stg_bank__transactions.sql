@@ -1,16 +1,11 @@
--- One row per transaction; a transaction delivered on two dates keeps its first delivery
--- (the loader's rule: it quarantines the later copy, so this is a safety net).
+-- One row per transaction. The loader keeps a transaction's first delivery and quarantines later
+-- copies (rule unique_key_across_deliveries), so no de-duplication here: a window over every
+-- transaction ever delivered would stop incremental runs from reading one date only. The unique
+-- test on transaction_id checks the rule holds.
 with
 
 source as (
     select * from {{ source('bank', 'transactions') }}
-),
-
-first_delivery as (
-    select
-        *,
-        row_number() over (partition by transaction_id order by business_date, batch_id desc) as delivery_rank
-    from source
 ),
 
 final as (
@@ -25,8 +20,7 @@ final as (
         fee_cny,
         batch_id,
         source_line
-    from first_delivery
-    where delivery_rank = 1
+    from source
 )
 
 select * from final
