@@ -138,7 +138,7 @@ def render_book(book: Book, path: Path) -> Path:
         rows.append([str(rank), customer_id, name or "", ctype, tier, relationship,
                      segment + (" *" if outlier else ""), _money(deposits), _money(wealth), _money(loans),
                      str(txns), f"{float(value):,.2f}"])
-    table = Table(rows, repeatRows=1, colWidths=[12 * mm, 24 * mm, 38 * mm, 20 * mm, 17 * mm, 22 * mm,
+    table = Table(rows, repeatRows=1, colWidths=[17 * mm, 24 * mm, 33 * mm, 20 * mm, 17 * mm, 22 * mm,
                                                  34 * mm, 24 * mm, 22 * mm, 24 * mm, 12 * mm, 24 * mm])
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), CJK_FONT, 7.5),

@@ -14,7 +14,8 @@ from warehouse.settings import Settings
 log = logging.getLogger("warehouse")
 
 MARTS_SHOWN = ("dim_customer", "dim_account", "dim_relationship_manager", "fct_deposit_balances_daily",
-               "fct_loan_balances_daily", "fct_transactions", "customer_value_monthly", "customer_segments")
+               "fct_loan_balances_daily", "fct_transactions", "fct_service_interactions", "customer_value_monthly",
+               "customer_360", "customer_segments")
 
 
 def _uses_embedded() -> bool:

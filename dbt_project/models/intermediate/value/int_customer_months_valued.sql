@@ -43,12 +43,12 @@ deposit_months as (
         ) as wealth_balance_day_sum_cny,
         sum(
             case when deposit_balances.product_family = 'deposit'
-                then deposit_balances.balance_cny * (products.ftp_rate_pct - deposit_balances.interest_rate_pct)
+                    then deposit_balances.balance_cny * (products.ftp_rate_pct - deposit_balances.interest_rate_pct)
             end
         ) / 100.0 / {{ var('days_in_year') }} as deposit_spread_cny,
         sum(
             case when deposit_balances.product_family = 'wealth'
-                then deposit_balances.balance_cny * {{ var('wealth_management_fee_rate_pct') }}
+                    then deposit_balances.balance_cny * {{ var('wealth_management_fee_rate_pct') }}
             end
         ) / 100.0 / {{ var('days_in_year') }} as wealth_fee_income_cny,
         count(distinct deposit_balances.account_id) filter (
@@ -97,11 +97,20 @@ transaction_months as (
 ),
 
 keys as (
-    select customer_id, month_start_date from deposit_months
+    select
+        customer_id,
+        month_start_date
+    from deposit_months
     union
-    select customer_id, month_start_date from loan_months
+    select
+        customer_id,
+        month_start_date
+    from loan_months
     union
-    select customer_id, month_start_date from transaction_months
+    select
+        customer_id,
+        month_start_date
+    from transaction_months
 ),
 
 unit_costs as (
@@ -143,7 +152,7 @@ final as (
         on keys.customer_id = loan_months.customer_id and keys.month_start_date = loan_months.month_start_date
     left join transaction_months
         on keys.customer_id = transaction_months.customer_id
-        and keys.month_start_date = transaction_months.month_start_date
+            and keys.month_start_date = transaction_months.month_start_date
 )
 
 select * from final

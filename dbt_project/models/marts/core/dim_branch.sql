@@ -6,7 +6,8 @@ org_units as (
 ),
 
 sub_branches as (
-    select * from org_units where org_level = 'sub_branch'
+    select * from org_units
+    where org_level = 'sub_branch'
 ),
 
 final as (

@@ -18,7 +18,7 @@ with
 balances as (
     select * from {{ ref('stg_bank__loan_balances') }}
     {% if is_incremental() %}
-    where business_date in ({{ new_business_dates() }})
+        where business_date in ({{ new_business_dates() }})
     {% endif %}
 ),
 
@@ -48,7 +48,7 @@ final as (
     left join accounts on balances.account_id = accounts.account_id
     left join customers
         on accounts.customer_id = customers.customer_id
-        and {{ as_of('customers', 'balances.business_date') }}
+            and {{ as_of('customers', 'balances.business_date') }}
 )
 
 select * from final

@@ -28,7 +28,7 @@ final as (
     from interactions
     left join customers
         on interactions.customer_id = customers.customer_id
-        and {{ as_of('customers', 'interactions.opened_at::date') }}
+            and {{ as_of('customers', 'interactions.opened_at::date') }}
 )
 
 select * from final

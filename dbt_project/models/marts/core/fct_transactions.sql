@@ -17,7 +17,7 @@ with
 transactions as (
     select * from {{ ref('stg_bank__transactions') }}
     {% if is_incremental() %}
-    where business_date in ({{ new_business_dates() }})
+        where business_date in ({{ new_business_dates() }})
     {% endif %}
 ),
 
@@ -48,7 +48,7 @@ final as (
     left join accounts on transactions.account_id = accounts.account_id
     left join customers
         on accounts.customer_id = customers.customer_id
-        and {{ as_of('customers', 'transactions.business_date') }}
+            and {{ as_of('customers', 'transactions.business_date') }}
 )
 
 select * from final

@@ -105,7 +105,8 @@ latest_value as (
         relationship_type,
         current_value_cny
     from customer_value
-    order by customer_id, month_start_date desc
+    -- distinct on needs its key first in the order by
+    order by customer_id asc, month_start_date desc  -- noqa: AM06
 ),
 
 final as (

@@ -40,7 +40,7 @@ final as (
     from segments
     inner join customer_value
         on segments.customer_id = customer_value.customer_id
-        and segments.month_start_date = customer_value.month_start_date
+            and segments.month_start_date = customer_value.month_start_date
     left join relationship_managers on customer_value.rm_id = relationship_managers.rm_id
 )
 

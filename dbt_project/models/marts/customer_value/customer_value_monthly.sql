@@ -26,7 +26,8 @@ months as (
 ),
 
 current_customers as (
-    select * from customers where is_current
+    select * from customers
+    where is_current
 ),
 
 customer_months as (
@@ -42,10 +43,10 @@ customer_months as (
     from current_customers
     inner join months
         on current_customers.onboarding_date <= months.month_end_date
-        and (current_customers.closed_date is null or current_customers.closed_date >= months.month_start_date)
+            and (current_customers.closed_date is null or current_customers.closed_date >= months.month_start_date)
     left join customers as month_end_version
         on current_customers.customer_id = month_end_version.customer_id
-        and {{ as_of('month_end_version', 'months.month_end_date') }}
+            and {{ as_of('month_end_version', 'months.month_end_date') }}
 ),
 
 figures as (
@@ -70,7 +71,7 @@ figures as (
     from customer_months
     left join valued
         on customer_months.customer_id = valued.customer_id
-        and customer_months.month_start_date = valued.month_start_date
+            and customer_months.month_start_date = valued.month_start_date
 ),
 
 valued_months as (
@@ -84,7 +85,7 @@ valued_months as (
 ranked as (
     select
         *,
-        row_number() over (partition by month_start_date order by current_value_cny desc, customer_id)
+        row_number() over (partition by month_start_date order by current_value_cny desc, customer_id asc)
             as value_rank,
         count(*) over (partition by month_start_date) as customers_in_month
     from valued_months

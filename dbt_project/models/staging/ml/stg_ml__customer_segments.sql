@@ -14,7 +14,9 @@ profiles as (
 ),
 
 latest_run as (
-    select run_id, month_start_date
+    select
+        run_id,
+        month_start_date
     from runs
     order by created_at desc, run_id desc
     limit 1
