@@ -163,7 +163,7 @@ def test_dbt_docs_generate_documents_every_mart(pipeline):
     run_dbt(["docs", "generate"], settings)
     catalog = json.loads((settings.dbt_project_dir / "target" / "catalog.json").read_text())
     manifest = json.loads((settings.dbt_project_dir / "target" / "manifest.json").read_text())
-    documented = {n["name"] for n in catalog["nodes"].values() if n["metadata"]["schema"] == "marts"}
+    documented = {n["metadata"]["name"] for n in catalog["nodes"].values() if n["metadata"]["schema"] == "marts"}
     assert {"customer_value_monthly", "customer_360", "dim_customer", "fct_transactions"} <= documented
     assert {e["name"] for e in manifest["exposures"].values()} == {"rm_monthly_reports", "bi_customer_value_marts"}
     for node in manifest["nodes"].values():
