@@ -263,6 +263,8 @@ a test fails when the two disagree.
 ## Delivery layout
 - One folder per business date: `<landing>/<YYYY-MM-DD>/`, holding every file below (a file with
   no rows that day still comes, with its header) and the control file `control.csv`.
+- A delivery comes every calendar day. When a day is missing, later days wait for it (the load logs
+  which date is missing), so that `raw` is always built in date order.
 - Files are CSV (RFC 4180: comma-separated, `"` quoting, one header line with exactly the column
   names below in that order), `\\n` or `\\r\\n` line ends. Dates `YYYY-MM-DD`; timestamps
   `YYYY-MM-DD HH:MM:SS` (bank local time); amounts in CNY with at most 2 decimals; rates in percent a

@@ -580,9 +580,26 @@ def pending_deliveries(conn, landing_dir: Path, up_to: dt.date) -> list[Path]:
         cur.execute("select business_date, control_sha256 from audit.deliveries")
         loaded = {d.isoformat(): sha for d, sha in cur.fetchall()}
     pending = []
+    expected: dt.date | None = None
     for folder in sorted(p for p in landing_dir.iterdir() if p.is_dir()):
         if folder.name > up_to.isoformat():
             continue
+        try:
+            folder_date = dt.date.fromisoformat(folder.name)
+        except ValueError:
+            pending.append(folder)  # the load names it as a broken delivery
+            break
+        # A delivery comes every calendar day. Later dates wait behind a missing one, so that raw is
+        # always built in date order (a reference to a master delivered on the missing day would
+        # otherwise be quarantined, and the result would depend on the order deliveries arrived in).
+        gap = [] if expected is None else [
+            (expected + dt.timedelta(days=n)).isoformat() for n in range((folder_date - expected).days)]
+        missing = [d for d in gap if d not in loaded]
+        if missing:
+            log.warning("the delivery for %s is missing from %s: %s and later deliveries wait for it",
+                        missing[0], landing_dir, folder.name)
+            break
+        expected = folder_date + dt.timedelta(days=1)
         control = folder / contract.CONTROL_FILE
         if not control.exists():
             pending.append(folder)  # the load names it as a broken delivery

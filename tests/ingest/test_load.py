@@ -182,3 +182,50 @@ def test_load_delivery_names_a_folder_that_is_not_a_date(tmp_path, conn):
     ensure_schema(conn)
     with pytest.raises(DeliveryError, match="delivery_folder_name"):
         load_delivery(conn, tmp_path / "latest")
+
+
+def test_a_late_day_holds_back_later_days_so_raw_does_not_depend_on_arrival_order(tiny_bank, tmp_path, settings,
+                                                                                  conn):
+    """Day 2 arrives after day 3: day 3 waits, then both load in date order; day 3 repeats a day-1
+    transaction, which the earliest date keeps. The result equals loading everything in order."""
+    landing = _copy_days(tiny_bank, tmp_path / "landing", days=3)
+    day1, day2, day3 = sorted(landing.iterdir())
+    repeated = (day1 / "transactions.csv").read_text().splitlines()[1]
+    lines = (day3 / "transactions.csv").read_text().splitlines()
+    (day3 / "transactions.csv").write_text("\n".join([*lines, repeated]) + "\n")
+    _rewrite_control(day3)
+    held_back = tmp_path / "held_back"
+    shutil.move(day2, held_back)
+
+    assert [r.business_date for r in load_pending(settings, dt.date(2026, 7, 3))] == [dt.date(2026, 7, 1)]
+    shutil.move(held_back, day2)
+    assert [r.business_date for r in load_pending(settings, dt.date(2026, 7, 3))] == [dt.date(2026, 7, 2),
+                                                                                       dt.date(2026, 7, 3)]
+
+    def state(cur):
+        cur.execute("select business_date, transaction_id, amount_cny from raw.transactions order by 1, 2")
+        rows = cur.fetchall()
+        cur.execute("select business_date, file_name, rule from audit.quarantined_rows order by 1, 2")
+        return rows, cur.fetchall()
+
+    with conn.cursor() as cur:
+        arrived_late = state(cur)
+    assert arrived_late[1] == [(dt.date(2026, 7, 3), "transactions.csv", "unique_key_across_deliveries")]
+
+    in_order_url = settings.warehouse_url.rsplit("/", 1)[0] + "/postgres"
+    import uuid
+
+    import psycopg2
+
+    from warehouse.db import drop_database, ensure_database
+
+    name = f"bank_test_{uuid.uuid4().hex[:10]}"
+    ensure_database(in_order_url, name)
+    try:
+        other = settings.__class__.from_env({"WAREHOUSE_URL": in_order_url.rsplit("/", 1)[0] + "/" + name,
+                                             "BANK_LANDING_DIR": str(landing)})
+        load_pending(other, dt.date(2026, 7, 3))
+        with psycopg2.connect(other.warehouse_url) as connection, connection.cursor() as cur:
+            assert state(cur) == arrived_late
+    finally:
+        drop_database(in_order_url, name)
