@@ -127,6 +127,8 @@ class Bank:
         self.closed_written = np.zeros(n, dtype=bool)
         # organisation of customers
         self.rm = rng.integers(0, len(self.rm_ids), size=n)
+        # a customer's home sub-branch is their RM's when assigned; it stays if the RM later moves
+        self.home_sub_branch = np.array([self.rm_sub_branch[r] for r in self.rm], dtype=object)
         self.income_band = np.clip(
             rng.normal(loc=[2.0 + 2.0 * (ARCHETYPE_NAMES[a] in ("affluent_saver", "sme_operator", "rate_chaser"))
                             - 1.0 * (ARCHETYPE_NAMES[a] in ("young_digital_borrower", "dormant"))
@@ -249,6 +251,13 @@ class Bank:
         changed = np.flatnonzero(active & (self.onboard_day < d) & (rng.random(n) < 0.002))
         moved = changed[rng.random(len(changed)) < 0.7]
         self.rm[moved] = rng.integers(0, len(self.rm_ids), size=len(moved))
+        for i in moved:
+            self.home_sub_branch[i] = self.rm_sub_branch[self.rm[i]]
+        if d > 0:  # RMs move too, now and then, to another sub-branch (history for their dimension)
+            for r in np.flatnonzero(rng.random(len(self.rm_ids)) < 0.004):
+                self.rm_sub_branch[r] = self.sub_branch_ids[int(rng.integers(len(self.sub_branch_ids)))]
+                rows["relationship_managers"].append([self.rm_ids[r], self.rm_names[r], self.rm_sub_branch[r],
+                                                      self.rm_hired[r].isoformat()])
         rest = np.setdiff1d(changed, moved)
         self.income_band[rest] = np.clip(self.income_band[rest] + rng.choice([-1, 1], size=len(rest)), 0, 4)
         churned_today = np.flatnonzero(self.churn_day == d)
@@ -355,7 +364,7 @@ class Bank:
             f"1{r.integers(3, 9)}{r.integers(10**8, 10**9)}", birth.isoformat(),
             "" if ent else "FM"[self.gender[i]], INDUSTRIES[self.industry[i]] if ent else "",
             "" if ent else OCCUPATIONS[self.occupation[i]], contract.INCOME_BANDS[self.income_band[i]],
-            district, onboarding.isoformat(), self.rm_sub_branch[rm], self.rm_ids[rm],
+            district, onboarding.isoformat(), self.home_sub_branch[i], self.rm_ids[rm],
             f"C{self.referrer[i] + 1:08d}" if self.referrer[i] >= 0 else "",
             f"G{self.group[i] + 1:06d}" if self.group[i] >= 0 else "", closed,
         ]

@@ -79,3 +79,11 @@ def test_dirty_deliveries_load_with_every_bad_line_in_quarantine(tmp_path, setti
     assert sum(rules.values()) > 50
     assert {"numeric", "non_negative", "column_count", "unique_key_in_file", "known_reference",
             "max_length", "no_nul_bytes", "accepted_values"} <= set(rules), rules
+
+
+def test_rms_and_customers_move_over_time(tiny_bank):
+    later = sorted(tiny_bank.iterdir())[1:]
+    rm_moves = sum(len((f / "relationship_managers.csv").read_text().splitlines()) - 1 for f in later)
+    customer_changes = sum(len((f / "customers.csv").read_bytes().splitlines()) - 1 for f in later)
+    assert rm_moves > 0, "no RM ever moved sub-branch"
+    assert customer_changes > 0
