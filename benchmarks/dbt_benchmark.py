@@ -17,7 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
-from benchmarks.load_benchmark import DOCS
+from benchmarks import report
 from ingestion.load import load_pending
 from simulator.bank import SimulationConfig, simulate
 from warehouse.cli import ensure_warehouse
@@ -77,12 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| whole project before segmentation (`dbt run --exclude source:ml+`) | {full:.1f} | "
         f"{incremental:.1f} | {incremental / full:.0%} |\n",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if not args.no_docs:
-        with open(DOCS, "a") as handle:
-            handle.write(text)
-    return 0
+    return report(lines, append_to_docs=not args.no_docs)
 
 
 if __name__ == "__main__":

@@ -21,13 +21,13 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
+from benchmarks import report
 from ingestion import contract
 from ingestion.load import ensure_schema, load_delivery
 from simulator.bank import SimulationConfig, simulate
 from warehouse.cli import ensure_warehouse
 from warehouse.db import drop_database, ensure_database
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 PG_ENCODING = {"utf-8": "UTF8", "gbk": "GBK"}
 
 
@@ -140,12 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {name} | {seconds:.2f} | {rows / seconds:,.0f} | {reference / seconds:.2f} |")
     lines.append(f"\nLoader against pandas.to_sql: {best['pandas.to_sql'] / best['loader (bank_extract_load)']:.1f}x "
                  f"faster.\n")
-    text = "\n".join(lines)
-    print(text)
-    if not args.no_docs:
-        with open(DOCS, "a") as handle:
-            handle.write(text)
-    return 0
+    return report(lines, append_to_docs=not args.no_docs)
 
 
 if __name__ == "__main__":
