@@ -1,22 +1,11 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='business_date',
-        incremental_strategy='delete+insert',
-        indexes=[
-            {'columns': ['customer_id', 'business_date']},
-            {'columns': ['business_date']},
-            {'columns': ['batch_id']},
-        ]
-    )
-}}
 -- Carries the customer version (customer_key, rm_id, home_sub_branch_id) valid on the business date.
--- One row per loan account per business date, with days past due and classification.
--- Incremental like fct_deposit_balances_daily.
+-- One row per deposit or wealth account per business date. Incremental: each run takes the
+-- business dates loaded (or re-delivered) since the last run, found by their newer batch ids,
+-- and replaces those dates whole.
 with
 
 balances as (
-    select * from {{ ref('stg_bank__loan_balances') }}
+    select * from {{ ref('stg_bank__deposit_balances') }}
     {% if is_incremental() %}
         where business_date in ({{ new_business_dates() }})
     {% endif %}
@@ -39,10 +28,9 @@ final as (
         customers.rm_id,
         customers.home_sub_branch_id,
         accounts.product_code,
-        balances.outstanding_cny,
+        accounts.product_family,
+        balances.balance_cny,
         balances.interest_rate_pct,
-        balances.days_past_due,
-        balances.classification,
         balances.batch_id
     from balances
     left join accounts on balances.account_id = accounts.account_id

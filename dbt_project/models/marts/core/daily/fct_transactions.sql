@@ -1,15 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='business_date',
-        incremental_strategy='delete+insert',
-        indexes=[
-            {'columns': ['customer_id', 'business_date']},
-            {'columns': ['business_date']},
-            {'columns': ['batch_id']},
-        ]
-    )
-}}
 -- Carries the customer version (customer_key, rm_id, home_sub_branch_id) valid on the business date.
 -- One row per transaction from the settlement system. Incremental like fct_deposit_balances_daily.
 with
