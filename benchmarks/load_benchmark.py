@@ -23,7 +23,7 @@ from psycopg2 import sql
 
 from benchmarks import report
 from ingestion import contract
-from ingestion.load import ensure_schema, load_delivery
+from ingestion.load import DeliveredCodes, ensure_schema, load_delivery
 from simulator.bank import SimulationConfig, simulate
 from warehouse.cli import ensure_warehouse
 from warehouse.db import drop_database, ensure_database
@@ -50,14 +50,16 @@ def _control(folder: Path) -> dict[str, str]:
 
 
 def load_with_loader(url: str, folders: list[Path]) -> None:
-    for folder in folders:
-        conn = psycopg2.connect(url)
-        try:
-            ensure_schema(conn)
-            load_delivery(conn, folder)
+    """What ``load_pending`` does for the DAG: one connection, one transaction per delivery."""
+    conn = psycopg2.connect(url)
+    try:
+        ensure_schema(conn)
+        codes = DeliveredCodes()
+        for folder in folders:
+            load_delivery(conn, folder, codes=codes)
             conn.commit()
-        finally:
-            conn.close()
+    finally:
+        conn.close()
 
 
 def load_with_bare_copy(url: str, folders: list[Path]) -> None:

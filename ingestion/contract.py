@@ -15,8 +15,16 @@ import re
 from dataclasses import dataclass, field
 
 CONTROL_FILE = "control.csv"
-# An amount: CNY with at most two decimals. Control totals add the amounts that match it.
-MONEY_PATTERN = re.compile(r"-?\d{1,16}(\.\d{1,2})?")
+# The text form of each column kind (ASCII digits only). An amount is CNY with at most two decimals;
+# control totals add the amounts that match it.
+VALUE_PATTERNS = {
+    "money": r"-?\d{1,16}(?:\.\d{1,2})?",
+    "rate": r"-?\d{1,4}(?:\.\d{1,4})?",
+    "int": r"-?\d{1,9}",
+    "date": r"\d{4}-\d{2}-\d{2}",
+    "timestamp": r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}",
+}
+MONEY_PATTERN = re.compile(VALUE_PATTERNS["money"], re.ASCII)
 CONTROL_COLUMNS = ("business_date", "file_name", "encoding", "row_count", "amount_total", "sha256")
 ENCODINGS = ("utf-8", "gbk")
 
@@ -253,6 +261,7 @@ SOURCE_FILES: tuple[SourceFile, ...] = (
     SERVICE_INTERACTIONS,
 )
 BY_FILE_NAME = {f.file_name: f for f in SOURCE_FILES}
+BY_NAME = {f.name: f for f in SOURCE_FILES}
 
 
 DOC_INTRO = """# Data contract: the bank's daily deliveries
@@ -298,9 +307,14 @@ UTF-8, header `business_date,file_name,encoding,row_count,amount_total,sha256`, 
   a NUL byte, a field over 200 characters; a reference to a record never delivered on or before that
   business date (unknown product, sub-branch or RM, an account of an unknown customer, a balance or
   transaction of an unknown account); a transaction or interaction id already delivered on an earlier
-  date (the earliest delivery keeps it, whatever order the dates were loaded in).
+  date (the earliest delivery keeps it).
+- Dates load in date order: a later delivery waits for a missing day, and a corrected re-delivery
+  of a date reloads every later date already loaded, so `raw` never depends on arrival order.
 - The control file's amount total counts the lines whose field count is right and whose amount is a
   number, quarantined or not; every file's lines read = lines loaded + lines quarantined.
+- Each file of each date lands in its own partition of its `raw` table (`raw.<file>_<yyyymmdd>`),
+  every row tagged with `business_date`, `batch_id` and `source_file`; a row is found in its file by
+  its key, which is unique within the file.
 - The same delivery twice loads once (the control file's checksum is in `audit.deliveries`); a
   corrected re-delivery of a date replaces everything loaded for that date.
 

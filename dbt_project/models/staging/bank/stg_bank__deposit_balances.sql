@@ -12,7 +12,7 @@ final as (
         balance_cny,
         interest_rate_pct,
         batch_id,
-        source_line
+        source_file
     from source
 )
 

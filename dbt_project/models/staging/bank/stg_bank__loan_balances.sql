@@ -14,7 +14,7 @@ final as (
         days_past_due,
         classification,
         batch_id,
-        source_line
+        source_file
     from source
 )
 

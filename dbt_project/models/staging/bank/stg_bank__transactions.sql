@@ -19,7 +19,7 @@ final as (
         amount_cny,
         fee_cny,
         batch_id,
-        source_line
+        source_file
     from source
 )
 
