@@ -708,8 +708,14 @@ def load_delivery(conn, folder: Path, *, reload: bool = False, codes: DeliveredC
             log.info("%s: %s, replacing the earlier load", business_date,
                      "loaded again after an earlier date" if previous[0] == control_sha else "corrected re-delivery")
             for source in contract.SOURCE_FILES:
-                cur.execute(sql.SQL("drop table if exists {}").format(
-                    sql.Identifier("raw", _partition_name(source, business_date))))
+                try:
+                    cur.execute(sql.SQL("drop table if exists {}").format(
+                        sql.Identifier("raw", _partition_name(source, business_date))))
+                except psycopg2.errors.LockNotAvailable:
+                    raise DeliveryError(folder / source.file_name, "replace_earlier_load",
+                                        f"raw.{source.name} is in use by another session (a reader holding a "
+                                        f"transaction open; see pg_stat_activity), so the earlier load of "
+                                        f"{business_date} cannot be dropped; end that session") from None
             for table in ("file_loads", "quarantined_rows", "control_totals"):
                 cur.execute(sql.SQL("delete from audit.{} where business_date = %s").format(sql.Identifier(table)),
                             (business_date,))

@@ -229,3 +229,59 @@ def test_a_late_day_holds_back_later_days_so_raw_does_not_depend_on_arrival_orde
             assert state(cur) == arrived_late
     finally:
         drop_database(in_order_url, name)
+
+
+def _raw_and_quarantine(conn):
+    with conn.cursor() as cur:
+        cur.execute("select account_id, balance_cny, interest_rate_pct, business_date, source_file "
+                    "from raw.deposit_balances order by 1, 4")
+        raw = cur.fetchall()
+        cur.execute("select business_date, file_name, line_number, rule, raw_line from audit.quarantined_rows "
+                    "order by 1, 2, 3")
+        quarantined = cur.fetchall()
+    conn.rollback()  # a reader holding a transaction open on raw would hold back the re-delivery
+    return raw, quarantined
+
+
+def test_clean_files_are_copied_whole_and_a_damaged_file_gives_the_same_rows_line_by_line(
+        tiny_bank, tmp_path, settings, conn):
+    """The fast way (the bank's bytes, checked whole in Arrow) and the slow way (line by line) load the
+    same rows: a day-2 deposit file with one bad line goes the slow way, and every other line is in raw."""
+    landing = _copy_days(tiny_bank, tmp_path / "landing", days=2)
+    results = load_pending(settings, dt.date(2026, 7, 2))
+    assert all(f.fast_path for r in results for f in r.files if f.rows_read), "clean files go the fast way"
+    clean_raw, _ = _raw_and_quarantine(conn)
+
+    day2 = landing / "2026-07-02"
+    path = day2 / "deposit_balances.csv"
+    lines = path.read_text().splitlines()
+    bad_line = "A999999999,100.00,0.2000"  # an account never delivered
+    path.write_text("\n".join([*lines[:3], bad_line, *lines[3:]]) + "\n")
+    _rewrite_control(day2)
+    [result] = load_pending(settings, dt.date(2026, 7, 2))
+    deposit = next(f for f in result.files if f.file_name == "deposit_balances.csv")
+    assert result.status == "replaced" and not deposit.fast_path
+    raw, quarantined = _raw_and_quarantine(conn)
+    assert raw == clean_raw
+    assert quarantined == [(dt.date(2026, 7, 2), "deposit_balances.csv", 4, "known_reference", bad_line)]
+
+
+def test_a_corrected_redelivery_reloads_the_later_dates_in_order(tiny_bank, tmp_path, settings, conn):
+    """Day 1 is re-sent with a transaction that day 3 also has: day 1 now keeps it and day 3's copy is
+    quarantined, exactly as if the corrected day 1 had come first."""
+    landing = _copy_days(tiny_bank, tmp_path / "landing", days=3)
+    load_pending(settings, dt.date(2026, 7, 3))
+    day1, _, day3 = sorted(landing.iterdir())
+    moved = (day3 / "transactions.csv").read_text().splitlines()[1]
+    lines = (day1 / "transactions.csv").read_text().splitlines()
+    (day1 / "transactions.csv").write_text("\n".join([*lines, moved]) + "\n")
+    _rewrite_control(day1)
+    results = load_pending(settings, dt.date(2026, 7, 3))
+    assert [(r.business_date.day, r.status) for r in results] == [(1, "replaced"), (2, "replaced"), (3, "replaced")]
+    with conn.cursor() as cur:
+        cur.execute("select business_date, rule, raw_line from audit.quarantined_rows")
+        assert cur.fetchall() == [(dt.date(2026, 7, 3), "unique_key_across_deliveries", moved)]
+        cur.execute("select business_date from raw.transactions where transaction_id = %s", (moved.split(",")[0],))
+        assert cur.fetchall() == [(dt.date(2026, 7, 1),)]
+        cur.execute("select count(*) from audit.deliveries where status = 'replaced'")
+        assert cur.fetchone()[0] == 3
