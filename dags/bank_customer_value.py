@@ -14,11 +14,13 @@ RM_REPORTS = Asset("file://reports/rm")
 DOC = """
 ### Bank customer value
 Runs when `bank_extract_load` has loaded new deliveries (the `raw` asset):
-1. `dbt build` of everything that does not depend on the segmentation (staging, star schema,
+1. the history snapshots (customers, accounts, customer → RM and sub-branch) replay each newly
+   delivered business date in order, so every change is dated on the day it was delivered;
+2. `dbt build` of everything that does not depend on the segmentation (staging, star schema,
    value marts, with their tests);
-2. K-Means segmentation of the latest complete month, written to the `ml` schema in one transaction;
-3. `dbt build` of the models that read the segments;
-4. one PDF per relationship manager, from the marts.
+3. K-Means segmentation of the latest complete month, written to the `ml` schema in one transaction;
+4. `dbt build` of the models that read the segments;
+5. one PDF per relationship manager, from the marts.
 """
 
 
@@ -33,6 +35,12 @@ Runs when `bank_extract_load` has loaded new deliveries (the `raw` asset):
     default_args=task_defaults(),
 )
 def bank_customer_value():
+    @task
+    def replay_history_snapshots() -> list[str]:
+        from warehouse.history import replay_snapshots
+
+        return [day.isoformat() for day in replay_snapshots()]
+
     @task
     def dbt_build_warehouse() -> None:
         from warehouse.dbt import run_dbt
@@ -71,7 +79,7 @@ def bank_customer_value():
         return [str(p) for p in paths]
 
     segmentation_run_id = segment_customers()
-    dbt_build_warehouse() >> segmentation_run_id
+    replay_history_snapshots() >> dbt_build_warehouse() >> segmentation_run_id
     render_rm_reports(dbt_build_segments(segmentation_run_id))
 
 

@@ -138,7 +138,8 @@ class Bank:
         self.group = np.where(rng.random(n) < 0.2, rng.integers(0, max(n // 8, 1), size=n), -1)
         self.birth_days = rng.integers(20 * 365, 70 * 365, size=n)
         self.gender = rng.integers(0, 2, size=n)
-        self.district = rng.integers(0, len(DISTRICTS), size=n)
+        self.district = rng.integers(0, len(DISTRICTS), size=n)  # where they live now
+        self.registered_district = self.district.copy()  # where their ID was issued: never changes
         self.industry = rng.integers(0, len(INDUSTRIES), size=n)
         self.occupation = rng.integers(0, len(OCCUPATIONS), size=n)
         self.name_seed = rng.integers(0, 2**31, size=n)
@@ -247,7 +248,7 @@ class Bank:
         active = self.onboard_day <= d
         live = active & (self.churn_day > d)
 
-        # master changes: RM re-assignments and income changes (history for the SCD2 dimensions)
+        # master changes: RM re-assignments, moves to another district, income changes (SCD2 history)
         changed = np.flatnonzero(active & (self.onboard_day < d) & (rng.random(n) < 0.002))
         moved = changed[rng.random(len(changed)) < 0.7]
         self.rm[moved] = rng.integers(0, len(self.rm_ids), size=len(moved))
@@ -259,7 +260,11 @@ class Bank:
                 rows["relationship_managers"].append([self.rm_ids[r], self.rm_names[r], self.rm_sub_branch[r],
                                                       self.rm_hired[r].isoformat()])
         rest = np.setdiff1d(changed, moved)
-        self.income_band[rest] = np.clip(self.income_band[rest] + rng.choice([-1, 1], size=len(rest)), 0, 4)
+        relocated = rest[rng.random(len(rest)) < 0.5]  # a new address in another district
+        self.district[relocated] = (self.district[relocated] + rng.integers(1, len(DISTRICTS), size=len(relocated))
+                                    ) % len(DISTRICTS)
+        earning = np.setdiff1d(rest, relocated)  # income band up or down one step
+        self.income_band[earning] = np.clip(self.income_band[earning] + rng.choice([-1, 1], size=len(earning)), 0, 4)
         churned_today = np.flatnonzero(self.churn_day == d)
         new_today = np.flatnonzero(self.onboard_day == d) if d > 0 else np.flatnonzero(active)
         customers_out = np.union1d(np.union1d(new_today, changed), churned_today)
@@ -344,15 +349,16 @@ class Bank:
         r = np.random.default_rng([self.config.seed, 3, int(self.name_seed[i])])
         ent = bool(self.is_enterprise[i])
         district = DISTRICTS[self.district[i]]
+        registered = DISTRICTS[self.registered_district[i]]
         birth = self.day0 - dt.timedelta(days=int(self.birth_days[i]))
         if ent:
-            name = f"{district[:2]}{GIVEN[r.integers(len(GIVEN))]}{GIVEN[r.integers(len(GIVEN))]}" \
+            name = f"{registered[:2]}{GIVEN[r.integers(len(GIVEN))]}{GIVEN[r.integers(len(GIVEN))]}" \
                    f"{INDUSTRIES[self.industry[i]]}有限公司"
             national_id = f"91{r.integers(10**15, 10**16)}X"
         else:
             name = SURNAMES[r.integers(len(SURNAMES))] + "".join(GIVEN[r.integers(len(GIVEN))]
                                                                for _ in range(1 + r.integers(2)))
-            body = f"110{self.district[i]:03d}{birth:%Y%m%d}{r.integers(100, 999)}"
+            body = f"110{self.registered_district[i]:03d}{birth:%Y%m%d}{r.integers(100, 999)}"
             national_id = body + _id_check_digit(body)
         onboarding = self.day0 + dt.timedelta(days=int(self.onboard_day[i]))
         closed = ""

@@ -1,4 +1,4 @@
-"""Run dbt as a subprocess of the project's environment, with the warehouse settings."""
+"""Run dbt with the warehouse settings: as a subprocess, or in-process for many short invocations."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from warehouse.settings import Settings
@@ -35,3 +36,28 @@ def run_dbt(args: list[str], settings: Settings | None = None) -> None:
         tail = (tail + [line])[-40:]
     if process.wait() != 0:
         raise DbtError(f"dbt {' '.join(args)} failed (exit {process.returncode}); last lines:\n" + "\n".join(tail))
+
+
+def dbt_session(settings: Settings | None = None) -> Callable[[list[str]], None]:
+    """Parse the project once and return a function that runs dbt commands in this process.
+
+    For many small invocations (the history replay runs ``dbt snapshot`` once per business date),
+    where starting and parsing dbt each time would cost far more than the work.
+    """
+    from dbt.cli.main import dbtRunner
+
+    settings = settings or Settings.from_env()
+    os.environ.update({**settings.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"})
+    common = ["--project-dir", str(settings.dbt_project_dir), "--profiles-dir", str(settings.dbt_project_dir),
+              "--target", settings.dbt_target]
+    parsed = dbtRunner().invoke(["parse", *common])
+    if not parsed.success:
+        raise DbtError(f"dbt parse failed: {parsed.exception}")
+    runner = dbtRunner(manifest=parsed.result)
+
+    def invoke(args: list[str]) -> None:
+        result = runner.invoke([*args, *common])
+        if not result.success:
+            raise DbtError(f"dbt {' '.join(args)} failed: {result.exception or 'see the dbt log above'}")
+
+    return invoke

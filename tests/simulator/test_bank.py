@@ -87,3 +87,22 @@ def test_rms_and_customers_move_over_time(tiny_bank):
     customer_changes = sum(len((f / "customers.csv").read_bytes().splitlines()) - 1 for f in later)
     assert rm_moves > 0, "no RM ever moved sub-branch"
     assert customer_changes > 0
+
+
+def test_customers_change_rm_district_and_income_but_keep_their_identity(tmp_path):
+    """Across deliveries a customer's RM, district (address) or income band changes; the national ID,
+    issued once, never does."""
+    folders = simulate(SimulationConfig(customers=1500, start_date=dt.date(2026, 7, 1), end_date=dt.date(2026, 7, 20),
+                                        seed=3), tmp_path / "landing", tmp_path / "truth")
+    versions: dict[str, list[dict]] = {}
+    for folder in folders:
+        text = (folder / "customers.csv").read_bytes().decode("gbk")
+        for row in csv.DictReader(text.splitlines()):
+            versions.setdefault(row["customer_id"], []).append(row)
+    changed = {field: 0 for field in ("rm_id", "district", "income_band", "national_id")}
+    for rows in versions.values():
+        for before, after in zip(rows, rows[1:], strict=False):
+            for field in changed:
+                changed[field] += before[field] != after[field]
+    assert changed["rm_id"] > 0 and changed["district"] > 0 and changed["income_band"] > 0, changed
+    assert changed["national_id"] == 0, changed

@@ -1,8 +1,9 @@
--- One row per account (its latest delivered version), with its owner and product.
+-- One row per account (its current version in the snap_accounts history), with its owner and product.
 with
 
 accounts as (
-    {{ latest_version(ref('stg_bank__accounts'), 'account_id') }}
+    select * from {{ ref('snap_accounts') }}
+    where dbt_valid_to is null
 ),
 
 products as (
