@@ -1,8 +1,10 @@
 """dbt benchmark: a full refresh against an incremental run that adds one business date.
 
-Simulates ``--customers`` for ``--days`` days plus one, loads all but the last day, times
-``dbt run --full-refresh``, loads the last day and times ``dbt run`` (incremental), in one run on
-the same Postgres and database. Timed twice: the whole project, and the incremental facts alone.
+Simulates ``--customers`` for ``--days`` days plus one, loads all but the last day and replays it
+into the history snapshots, times ``dbt run --full-refresh``, loads the last day and times what the
+nightly run does for it: the snapshot replay of the new date and ``dbt run`` (incremental), in one
+run on the same Postgres and database. Reported as wall-clock time and as dbt's own timing of its
+models (``run_results.json``: what the warehouse does, without dbt's start-up and parsing).
 
     .venv/bin/python -m benchmarks.dbt_benchmark --customers 20000 --days 61
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import tempfile
 import time
@@ -23,15 +26,17 @@ from simulator.bank import SimulationConfig, simulate
 from warehouse.cli import ensure_warehouse
 from warehouse.db import connect, drop_database, ensure_database
 from warehouse.dbt import run_dbt
+from warehouse.history import replay_snapshots
 from warehouse.settings import Settings
 
-FACTS = "fct_deposit_balances_daily fct_loan_balances_daily fct_transactions"
 
-
-def _timed(args: list[str], settings: Settings) -> float:
+def _timed(args: list[str], settings: Settings) -> tuple[float, float]:
+    """Wall-clock seconds of ``dbt <args>``, and dbt's own seconds for its nodes (run_results.json)."""
     started = time.perf_counter()
     run_dbt(args, settings)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    results = json.loads((settings.dbt_project_dir / "target" / "run_results.json").read_text())
+    return wall, results["elapsed_time"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,23 +64,27 @@ def main(argv: list[str] | None = None) -> int:
                 cur.execute("select count(*) from raw.deposit_balances")
                 history_rows = cur.fetchone()[0]
             run_dbt(["seed"], settings)
-            full = _timed(["run", "--full-refresh", "--exclude", "source:ml+"], settings)
-            full_facts = _timed(["run", "--full-refresh", "--select", *FACTS.split()], settings)
+            replay_snapshots(settings)
+            full_wall, full_dbt = _timed(["run", "--full-refresh", "--exclude", "source:ml+"], settings)
             load_pending(settings, last_history_day + dt.timedelta(days=1))
-            incremental_facts = _timed(["run", "--select", *FACTS.split()], settings)
-            # the rest of the project on top of the incremental facts (marts are tables, rebuilt whole)
-            incremental = incremental_facts + _timed(["run", "--exclude", *FACTS.split(), "source:ml+"], settings)
+            started = time.perf_counter()
+            replay_snapshots(settings)
+            replay = time.perf_counter() - started
+            incremental_wall, incremental_dbt = _timed(["run", "--exclude", "source:ml+"], settings)
     finally:
         drop_database(f"{server}/postgres", name)
     lines = [
         f"\n### dbt, {dt.date.today():%Y-%m-%d}: {args.customers:,} customers, {args.days} days of history "
         f"({history_rows:,} daily deposit balances), one more day added\n",
         f"`python -m benchmarks.dbt_benchmark --customers {args.customers} --days {args.days}`\n",
-        "| run | full refresh (s) | incremental, one new day (s) | ratio |", "| --- | ---: | ---: | ---: |",
-        f"| incremental facts ({FACTS.replace(' ', ', ')}) | {full_facts:.1f} | {incremental_facts:.1f} | "
-        f"{incremental_facts / full_facts:.0%} |",
-        f"| whole project before segmentation (`dbt run --exclude source:ml+`) | {full:.1f} | "
-        f"{incremental:.1f} | {incremental / full:.0%} |\n",
+        "| `dbt run --exclude source:ml+` | full refresh (s) | incremental, one new day (s) | ratio |",
+        "| --- | ---: | ---: | ---: |",
+        f"| dbt's own timing of the models (run_results.json) | {full_dbt:.1f} | {incremental_dbt:.1f} | "
+        f"{incremental_dbt / full_dbt:.0%} |",
+        f"| wall clock, dbt start-up and parsing included | {full_wall:.1f} | {incremental_wall:.1f} | "
+        f"{incremental_wall / full_wall:.0%} |",
+        f"| wall clock, with the history snapshot replay of the new day ({replay:.1f} s) | {full_wall:.1f} | "
+        f"{incremental_wall + replay:.1f} | {(incremental_wall + replay) / full_wall:.0%} |\n",
     ]
     return report(lines, append_to_docs=not args.no_docs)
 

@@ -5,18 +5,38 @@
 --   loan spread     = outstanding x (rate charged - FTP rate) / days_in_year
 --   expected loss   = outstanding x PD(classification) x LGD / days_in_year
 --   cost to serve   = accounts held x unit cost per account-month + transactions x unit cost by channel
+-- Incremental by month: a run rebuilds the months from the first one with new business dates.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month_start_date',
+        on_schema_change='append_new_columns',
+        indexes=[{'columns': ['month_start_date']}],
+    )
+}}
+
 with
 
 deposit_balances as (
     select * from {{ ref('fct_deposit_balances_daily') }}
+    {% if is_incremental() %}
+        where business_date >= {{ first_changed_month() }}
+    {% endif %}
 ),
 
 loan_balances as (
     select * from {{ ref('fct_loan_balances_daily') }}
+    {% if is_incremental() %}
+        where business_date >= {{ first_changed_month() }}
+    {% endif %}
 ),
 
 transactions as (
     select * from {{ ref('fct_transactions') }}
+    {% if is_incremental() %}
+        where business_date >= {{ first_changed_month() }}
+    {% endif %}
 ),
 
 products as (
@@ -143,7 +163,8 @@ final as (
         coalesce(transaction_months.transaction_cost_cny, 0)
         + coalesce(deposit_months.deposit_accounts_held, 0) * unit_costs.deposit_account_cost_cny
         + coalesce(deposit_months.wealth_accounts_held, 0) * unit_costs.wealth_account_cost_cny
-        + coalesce(loan_months.loan_accounts_held, 0) * unit_costs.loan_account_cost_cny as cost_to_serve_cny
+        + coalesce(loan_months.loan_accounts_held, 0) * unit_costs.loan_account_cost_cny as cost_to_serve_cny,
+        {{ newest_batch_id() }} as built_from_batch_id
     from keys
     cross join unit_costs
     left join deposit_months

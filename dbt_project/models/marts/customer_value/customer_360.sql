@@ -40,6 +40,10 @@ customer_value as (
     select * from {{ ref('customer_value_monthly') }}
 ),
 
+months_valued as (
+    select * from {{ ref('int_customer_months_valued') }}
+),
+
 last_business_date as (
     select max(business_date) as business_date from deposit_balances
 ),
@@ -76,11 +80,24 @@ latest_loans as (
     group by 1
 ),
 
-activity as (
+-- the last month with a transaction bounds the search for the last transaction (no full scan)
+last_transaction_months as (
     select
         customer_id,
-        max(business_date) as last_transaction_date
+        max(month_start_date) as month_start_date
+    from months_valued
+    where transaction_count > 0
+    group by 1
+),
+
+activity as (
+    select
+        transactions.customer_id,
+        max(transactions.business_date) as last_transaction_date
     from transactions
+    inner join last_transaction_months
+        on transactions.customer_id = last_transaction_months.customer_id
+            and transactions.business_date >= last_transaction_months.month_start_date
     group by 1
 ),
 

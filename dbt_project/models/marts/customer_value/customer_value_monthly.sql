@@ -1,6 +1,18 @@
 -- One row per customer per month in which the customer was active (onboarded by the month's end,
 -- not closed before its start): the value figures, the pyramid tier and the relationship type.
 -- The RM and home sub-branch are the customer's as of the month's last day.
+-- Incremental by month: a run rebuilds the months from the first one with new business dates
+-- (ranks and tiers are within a month, so a month is always rebuilt whole).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month_start_date',
+        on_schema_change='append_new_columns',
+        indexes=[{'columns': ['month_start_date']}, {'columns': ['customer_id', 'month_start_date'], 'unique': True}],
+    )
+}}
+
 with
 
 customers as (
@@ -22,6 +34,9 @@ months as (
         max(days_in_month) as days_in_month,
         count(*) as days_delivered
     from dates
+    {% if is_incremental() %}
+        where month_start_date >= {{ first_changed_month() }}
+    {% endif %}
     group by 1
 ),
 
@@ -128,6 +143,7 @@ tiered as (
 final as (
     select
         *,
+        {{ newest_batch_id() }} as built_from_batch_id,
         case value_tier
             when 'platinum' then 'partnership'
             when 'gold' then 'proactive'

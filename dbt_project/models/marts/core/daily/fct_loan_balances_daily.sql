@@ -6,7 +6,7 @@ with
 balances as (
     select * from {{ ref('stg_bank__loan_balances') }}
     {% if is_incremental() %}
-        where business_date in ({{ new_business_dates() }})
+        where business_date >= {{ first_new_business_date() }}
     {% endif %}
 ),
 

@@ -5,7 +5,7 @@ with
 transactions as (
     select * from {{ ref('stg_bank__transactions') }}
     {% if is_incremental() %}
-        where business_date in ({{ new_business_dates() }})
+        where business_date >= {{ first_new_business_date() }}
     {% endif %}
 ),
 
