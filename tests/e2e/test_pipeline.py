@@ -169,3 +169,9 @@ def test_dbt_docs_generate_documents_every_mart(pipeline):
     for node in manifest["nodes"].values():
         if node["resource_type"] == "model":
             assert "one row per" in node["description"].lower(), f"{node['name']} does not state its grain"
+    models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    undocumented = [f"{entry['metadata']['name']}.{column}" for entry in catalog["nodes"].values()
+                    if entry["metadata"]["schema"] == "marts"
+                    for column in entry["columns"]
+                    if not models[entry["metadata"]["name"]]["columns"].get(column, {}).get("description")]
+    assert undocumented == [], f"mart columns without a description: {undocumented}"
