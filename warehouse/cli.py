@@ -94,7 +94,8 @@ def cmd_demo(args) -> int:
     logical_date = config.end_date.isoformat()
     print(f"3/4 airflow dags test bank_extract_load {logical_date}", flush=True)
     airflow_local.dags_test("bank_extract_load", logical_date, env)
-    print(f"4/4 airflow dags test bank_customer_value {logical_date} (dbt build, K-Means, dbt build, PDFs)",
+    print(f"4/4 airflow dags test bank_customer_value {logical_date} (history snapshots, dbt build, K-Means, "
+          "dbt build, PDFs)",
           flush=True)
     run_log = airflow_local.dags_test("bank_customer_value", logical_date, env)
 
@@ -104,6 +105,9 @@ def cmd_demo(args) -> int:
             cur.execute("select count(*), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0) "
                         "from audit.deliveries")
             deliveries, loaded, quarantined = cur.fetchone()
+            cur.execute("select count(*), count(*) filter (where dbt_valid_to is not null) "
+                        "from snapshots.snap_customer_assignments")
+            assignments, reassigned = cur.fetchone()
             cur.execute("select value_tier, count(*) from marts.customer_segments group by 1 order by 2")
             tiers = cur.fetchall()
             cur.execute("select run_id, month_start_date, clusters, round(silhouette::numeric, 3) "
@@ -114,6 +118,8 @@ def cmd_demo(args) -> int:
     print("\nThe demo bank is in the warehouse.")
     print(f"  raw: {deliveries} deliveries, {loaded:,} rows loaded, {quarantined:,} quarantined "
           f"(see audit.quarantined_rows: file, line, rule, text)")
+    print(f"  history: {assignments:,} customer → RM assignments in snapshots.snap_customer_assignments, "
+          f"{reassigned:,} of them ended by a re-assignment")
     print("  marts (rows):")
     for name in MARTS_SHOWN:
         if name in counts:
