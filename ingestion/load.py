@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 COPY_CHUNK_ROWS = 50_000
 PG_ENCODINGS = {"utf-8": "UTF8", "gbk": "GBK"}
 _FULL = {kind: re.compile(pattern, re.ASCII) for kind, pattern in contract.VALUE_PATTERNS.items()}
-_MONEY = contract.MONEY_PATTERN
 
 
 class DeliveryError(Exception):
@@ -260,7 +259,7 @@ def _check_value(column: contract.Column, value: str) -> str | None:
         return "max_length"
     kind = column.kind
     if kind == "money":
-        if not _MONEY.fullmatch(value):
+        if not _FULL["money"].fullmatch(value):
             return "numeric"
         if column.non_negative and value.startswith("-"):
             return "non_negative"
@@ -632,7 +631,7 @@ def _load_line_by_line(cur, path: Path, text: str, source: SourceFile, business_
         if amounts and len(_COLUMN_PATTERNS["money"].findall("\n".join(amounts))) == len(amounts):
             amount_total = sum(map(Decimal, amounts), Decimal(0))
         else:
-            amount_total = sum((Decimal(a) for a in amounts if _MONEY.fullmatch(a)), Decimal(0))
+            amount_total = sum((Decimal(a) for a in amounts if _FULL["money"].fullmatch(a)), Decimal(0))
     copy = sql.SQL("copy {} ({}) from stdin with (format csv, force_null ({}))").format(
         target, sql.SQL(", ").join(map(sql.Identifier, source.column_names)),
         sql.SQL(", ").join(map(sql.Identifier, source.column_names)))
@@ -644,7 +643,7 @@ def _load_line_by_line(cur, path: Path, text: str, source: SourceFile, business_
     result.rows_quarantined = len(bad)
 
     def line_amount(row: list[str]) -> str | None:
-        if source.amount_column and len(row) == width and _MONEY.fullmatch(row[idx]):
+        if source.amount_column and len(row) == width and _FULL["money"].fullmatch(row[idx]):
             return row[idx]
         return None
 
