@@ -28,10 +28,6 @@ loan_balances as (
     select * from {{ ref('fct_loan_balances_daily') }}
 ),
 
-transactions as (
-    select * from {{ ref('fct_transactions') }}
-),
-
 interactions as (
     select * from {{ ref('fct_service_interactions') }}
 ),
@@ -44,8 +40,13 @@ months_valued as (
     select * from {{ ref('int_customer_months_valued') }}
 ),
 
+dates as (
+    select * from {{ ref('dim_date') }}
+),
+
+-- the calendar ends on the last delivered business date
 last_business_date as (
-    select max(business_date) as business_date from deposit_balances
+    select max(date_day) as business_date from dates
 ),
 
 products_held as (
@@ -66,7 +67,7 @@ latest_deposits as (
         sum(deposit_balances.balance_cny) filter (where deposit_balances.product_family = 'wealth')
             as wealth_balance_cny
     from deposit_balances
-    inner join last_business_date on deposit_balances.business_date = last_business_date.business_date
+    where deposit_balances.business_date = (select last_business_date.business_date from last_business_date)
     group by 1
 ),
 
@@ -76,28 +77,16 @@ latest_loans as (
         sum(loan_balances.outstanding_cny) as loan_outstanding_cny,
         max(loan_balances.days_past_due) as max_days_past_due
     from loan_balances
-    inner join last_business_date on loan_balances.business_date = last_business_date.business_date
+    where loan_balances.business_date = (select last_business_date.business_date from last_business_date)
     group by 1
 ),
 
--- the last month with a transaction bounds the search for the last transaction (no full scan)
-last_transaction_months as (
-    select
-        customer_id,
-        max(month_start_date) as month_start_date
-    from months_valued
-    where transaction_count > 0
-    group by 1
-),
-
+-- the months carry each customer's last transaction date: no scan of the transactions
 activity as (
     select
-        transactions.customer_id,
-        max(transactions.business_date) as last_transaction_date
-    from transactions
-    inner join last_transaction_months
-        on transactions.customer_id = last_transaction_months.customer_id
-            and transactions.business_date >= last_transaction_months.month_start_date
+        customer_id,
+        max(last_transaction_date) as last_transaction_date
+    from months_valued
     group by 1
 ),
 

@@ -6,9 +6,10 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='replace_partitions',
         unique_key='month_start_date',
         on_schema_change='append_new_columns',
+        meta={'insert_order_by': 'customer_id'},
         indexes=[{'columns': ['month_start_date']}, {'columns': ['customer_id', 'month_start_date'], 'unique': True}],
     )
 }}

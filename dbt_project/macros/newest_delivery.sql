@@ -1,0 +1,10 @@
+{#- The newest delivery batch in the warehouse, recorded on each row a value model builds
+    (built_from_batch_id), so that its next run knows which business dates are new to it. -#}
+{% macro newest_batch_id() -%}
+    (select max(batch_id) from {{ source('audit', 'deliveries') }})
+{%- endmacro %}
+
+{#- The newest delivered business date, recorded as built_through_date by the models that add up days. -#}
+{% macro newest_business_date() -%}
+    (select max(business_date) from {{ source('audit', 'deliveries') }})
+{%- endmacro %}
