@@ -586,9 +586,9 @@ class _Inspector:
 
     On 2 cores, Postgres copies file N while Arrow checks file N+1, instead of each waiting for the
     other. The references of a file are checked against the master keys delivered before this
-    delivery and the keys of this delivery's master files as the inspection found them, which are
-    the keys loaded as long as every master file loads whole; the load checks again itself when one
-    does not (``trusted``).
+    delivery and the keys of this delivery's master files that the inspection found clean, which are
+    the keys loaded as long as every master file loads whole; once one does not (``trusted``), the
+    load checks the later files again itself against the keys that did load.
     """
 
     def __init__(self, folder: Path, control: dict[str, ControlEntry], known_before: dict[str, pa.Array]):
@@ -634,8 +634,9 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
         amount_total, loaded_keys = Decimal(0), pa.array([], pa.string())
     else:
         clean = None if copy_refused else inspection.clean
-        if clean is not None and not inspector.trusted and source.references:
-            # an earlier master file of this delivery lost lines: check against the keys that loaded
+        if not copy_refused and not inspector.trusted and source.references:
+            # an earlier master file of this delivery lost lines, so the inspection checked against the
+            # wrong keys: check again against the keys that loaded
             utf8 = data if entry.encoding == "utf-8" else inspection.text.encode()
             clean = _arrow_verdict(source, utf8, _known_codes(cur, codes, source))
         if clean is not None and _delivered_before(cur, source, business_date, clean.keys):

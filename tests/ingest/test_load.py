@@ -285,3 +285,38 @@ def test_a_corrected_redelivery_reloads_the_later_dates_in_order(tiny_bank, tmp_
         assert cur.fetchall() == [(dt.date(2026, 7, 1),)]
         cur.execute("select count(*) from audit.deliveries where status = 'replaced'")
         assert cur.fetchone()[0] == 3
+
+
+def test_a_quarantined_master_line_makes_its_references_in_the_same_delivery_orphans(
+        tiny_bank, tmp_path, settings, conn):
+    """Files are checked ahead of the load against the master keys as delivered; when a master line is
+    quarantined, the later files of the same delivery are checked again against what loaded: the
+    customer's accounts, and those accounts' balances, are quarantined as unknown references."""
+    landing = _copy_days(tiny_bank, tmp_path / "landing", days=1)
+    folder = next(landing.iterdir())
+    path = folder / "customers.csv"
+    lines = path.read_bytes().decode("gbk").splitlines()
+    header = lines[0].split(",")
+    accounts = list(csv.DictReader((folder / "accounts.csv").read_text().splitlines()))
+    owners = {a["customer_id"] for a in accounts}
+    number, line = next((n, ln) for n, ln in enumerate(lines[1:], start=2) if ln.split(",")[0] in owners)
+    fields = line.split(",")
+    customer_id = fields[0]
+    fields[header.index("birth_date")] = "1990-02-30"  # an impossible date: the line is quarantined
+    lines[number - 1] = ",".join(fields)
+    path.write_bytes(("\n".join(lines) + "\n").encode("gbk"))
+    _rewrite_control(folder)
+    [result] = load_pending(settings, dt.date(2026, 7, 1))
+    orphans = {a["account_id"] for a in accounts if a["customer_id"] == customer_id}
+    with conn.cursor() as cur:
+        cur.execute("select file_name, rule, split_part(raw_line, ',', 1) from audit.quarantined_rows")
+        quarantined = cur.fetchall()
+    assert ("customers.csv", "valid_date", customer_id) in quarantined
+    assert {k for f, r, k in quarantined if f == "accounts.csv" and r == "known_reference"} == orphans
+    balances = [b for b in csv.DictReader((folder / "deposit_balances.csv").read_text().splitlines())
+                if b["account_id"] in orphans]
+    assert balances, "the customer's accounts should have balances that day"
+    assert all(("deposit_balances.csv", "known_reference", b["account_id"]) in quarantined for b in balances)
+    assert sum(f.rows_read for f in result.files) == sum(f.rows_loaded + f.rows_quarantined for f in result.files)
+    assert all(f.fast_path for f in result.files if f.rows_read and not f.rows_quarantined), \
+        "a file with nothing to quarantine is still copied whole after a master file lost a line"
