@@ -81,24 +81,14 @@ def bank_extract_load():
         import logging
         from pathlib import Path
 
-        from ingestion.load import load_delivery
-        from warehouse.db import connect
+        from ingestion.load import load_folders
         from warehouse.settings import Settings
 
-        log = logging.getLogger(__name__)
-        settings = Settings.from_env()
-        totals = {"deliveries": 0, "rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0, "skipped": 0}
-        for number, folder in enumerate(folders, start=1):
-            with connect(settings) as conn:
-                result = load_delivery(conn, Path(folder))
-            totals["deliveries"] += result.status != "skipped"
-            totals["skipped"] += result.status == "skipped"
-            totals["rows_read"] += result.rows_read
-            totals["rows_loaded"] += result.rows_loaded
-            totals["rows_quarantined"] += result.rows_quarantined
-            log.info("progress: %d of %d deliveries (%s %s)", number, len(folders), result.business_date,
-                     result.status)
-        log.info("load summary: %s", totals)
+        results = load_folders(Settings.from_env(), [Path(f) for f in folders])
+        totals = {"deliveries": len(results), "rows_read": sum(r.rows_read for r in results),
+                  "rows_loaded": sum(r.rows_loaded for r in results),
+                  "rows_quarantined": sum(r.rows_quarantined for r in results)}
+        logging.getLogger(__name__).info("load summary: %s", totals)
         return totals
 
     pending = find_pending_deliveries()

@@ -858,22 +858,31 @@ def pending_deliveries(conn, landing_dir: Path, up_to: dt.date) -> list[Path]:
 
 
 def load_pending(settings, up_to: dt.date) -> list[DeliveryResult]:
-    """Load every pending delivery up to ``up_to`` in date order, one transaction per delivery.
-
-    A delivery that fails stops the run (later dates wait for it): dates load in order.
-    """
+    """Load every pending delivery up to ``up_to`` in date order, one transaction per delivery."""
     from warehouse.db import connect
 
     with connect(settings) as conn:
         ensure_schema(conn)
         folders = pending_deliveries(conn, settings.landing_dir, up_to)
     log.info("%d deliveries pending up to %s in %s", len(folders), up_to, settings.landing_dir)
+    return load_folders(settings, folders)
+
+
+def load_folders(settings, folders: list[Path]) -> list[DeliveryResult]:
+    """Load these delivery folders (``pending_deliveries``, in date order), one transaction each.
+
+    Each is loaded even when its control file was loaded before: a folder is pending after a
+    re-delivered earlier date, and must be loaded again after it. A delivery that fails stops the
+    run (later dates wait for it), and rolls back only itself.
+    """
+    from warehouse.db import connect
+
     results = []
-    codes = DeliveredCodes()
+    codes = DeliveredCodes()  # the master keys are read from raw once per run, not once per delivery
     with connect(settings) as conn:
         for number, folder in enumerate(folders, start=1):
-            results.append(load_delivery(conn, folder, reload=True, codes=codes))
-            conn.commit()  # one transaction per delivery; an error rolls back only the one that failed
+            results.append(load_delivery(conn, Path(folder), reload=True, codes=codes))
+            conn.commit()
             if number % 10 == 0 or number == len(folders):
                 log.info("progress: %d of %d deliveries loaded", number, len(folders))
     return results
