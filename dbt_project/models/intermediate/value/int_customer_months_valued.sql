@@ -52,79 +52,10 @@ cost_to_serve as (
     select * from {{ ref('cost_to_serve') }}
 ),
 
-{#- An account is held in a month from the first day it has a balance in it. Reading whole months
-    (a full refresh or a rebuild), that is its earliest day per month; adding days, it is a day with
-    no earlier one in the same month in the fact (found through its account index). Materialized
-    when adding days: the flag is read twice, and Postgres would otherwise look twice. -#}
-{%- if appending %}
+-- an account is held in a month from the first day it has a balance in it (macro account_first_held)
+{{ account_first_held('deposit_balances', 'fct_deposit_balances_daily', appending, since_start) }},
 
-deposit_balances_first_held as materialized (
-    select
-        deposit_balances.*,
-        not exists (
-            select 1 from {{ ref('fct_deposit_balances_daily') }} as earlier
-            where
-                earlier.account_id = deposit_balances.account_id
-                and earlier.business_date >= date_trunc('month', deposit_balances.business_date)::date
-                and earlier.business_date < deposit_balances.business_date
-        ) as is_first_day_in_month
-    from deposit_balances
-),
-
-loan_balances_first_held as materialized (
-    select
-        loan_balances.*,
-        not exists (
-            select 1 from {{ ref('fct_loan_balances_daily') }} as earlier
-            where
-                earlier.account_id = loan_balances.account_id
-                and earlier.business_date >= date_trunc('month', loan_balances.business_date)::date
-                and earlier.business_date < loan_balances.business_date
-        ) as is_first_day_in_month
-    from loan_balances
-),
-{%- else %}
-
-deposit_first_days as (
-    select
-        account_id,
-        min(business_date) as business_date
-    from {{ ref('fct_deposit_balances_daily') }}
-    {{ since_start }}
-    group by account_id, date_trunc('month', business_date)
-),
-
-deposit_balances_first_held as (
-    select
-        deposit_balances.*,
-        deposit_first_days.account_id is not null as is_first_day_in_month
-    from deposit_balances
-    left join deposit_first_days
-        on
-            deposit_balances.account_id = deposit_first_days.account_id
-            and deposit_balances.business_date = deposit_first_days.business_date
-),
-
-loan_first_days as (
-    select
-        account_id,
-        min(business_date) as business_date
-    from {{ ref('fct_loan_balances_daily') }}
-    {{ since_start }}
-    group by account_id, date_trunc('month', business_date)
-),
-
-loan_balances_first_held as (
-    select
-        loan_balances.*,
-        loan_first_days.account_id is not null as is_first_day_in_month
-    from loan_balances
-    left join loan_first_days
-        on
-            loan_balances.account_id = loan_first_days.account_id
-            and loan_balances.business_date = loan_first_days.business_date
-),
-{%- endif %}
+{{ account_first_held('loan_balances', 'fct_loan_balances_daily', appending, since_start) }},
 
 -- every balance and transaction row as its contribution to the customer's month
 deposit_contributions as (
