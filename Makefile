@@ -53,4 +53,4 @@ benchmark-load: setup ## loader vs bare COPY vs pandas.to_sql, appended to docs/
 	$(PY) -m benchmarks.load_benchmark --customers 50000 --days 3
 
 benchmark-dbt: setup ## dbt full refresh vs a one-day incremental run, appended to docs/benchmarks.md
-	$(PY) -m benchmarks.dbt_benchmark --customers 20000 --days 61
+	$(PY) -m benchmarks.dbt_benchmark --customers 20000 --days 150
