@@ -46,6 +46,7 @@ from psycopg2 import sql
 
 from ingestion import contract
 from ingestion.contract import SourceFile
+from warehouse.db import WAREHOUSE_WRITE_LOCK
 
 log = logging.getLogger(__name__)
 
@@ -753,6 +754,8 @@ def load_delivery(conn, folder: Path, *, reload: bool = False, codes: DeliveredC
     business_date, control, control_sha = read_control(folder)
     codes = codes or DeliveredCodes()
     with conn.cursor() as cur:
+        # a transform (history replay, dbt) in progress is waited for: it must see no delivery half-way
+        cur.execute("select pg_advisory_xact_lock(%s)", (WAREHOUSE_WRITE_LOCK,))
         cur.execute("select control_sha256 from audit.deliveries where business_date = %s for update",
                     (business_date,))
         previous = cur.fetchone()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 
 import psycopg2
@@ -10,6 +11,29 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from warehouse.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A delivery load and a transform (the history replay, a dbt run) never overlap: a load committed
+# while dbt builds would be half-seen (facts built before it, value models after, which record it as
+# built) and its day left out of the monthly value model for good. Loads take this advisory lock for
+# their transaction, transforms for their run; each waits for the other. Any fixed bigint will do.
+WAREHOUSE_WRITE_LOCK = 7_310_001
+
+
+@contextlib.contextmanager
+def transform_lock(settings: Settings | None = None) -> Iterator[None]:
+    """Hold the warehouse write lock for a transform: a delivery load being committed is waited for,
+    and the next one waits until the transform is done (``ingestion.load`` takes it per delivery)."""
+    with connect(settings, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("select pg_try_advisory_lock(%s)", (WAREHOUSE_WRITE_LOCK,))
+        if not cur.fetchone()[0]:
+            log.info("a delivery is being loaded: the transform waits for it to commit")
+            cur.execute("select pg_advisory_lock(%s)", (WAREHOUSE_WRITE_LOCK,))
+        try:
+            yield
+        finally:
+            cur.execute("select pg_advisory_unlock(%s)", (WAREHOUSE_WRITE_LOCK,))
 
 
 @contextlib.contextmanager

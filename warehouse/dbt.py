@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from warehouse.db import transform_lock
 from warehouse.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,16 +27,18 @@ def run_dbt(args: list[str], settings: Settings | None = None) -> None:
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"}
     cmd = [str(dbt), *args, "--target", settings.dbt_target]
     log.info("running %s", " ".join(cmd))
-    process = subprocess.Popen(cmd, cwd=settings.dbt_project_dir, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    tail: list[str] = []
-    assert process.stdout is not None
-    for line in process.stdout:
-        line = line.rstrip()
-        log.info("dbt | %s", line)
-        tail = (tail + [line])[-40:]
-    if process.wait() != 0:
-        raise DbtError(f"dbt {' '.join(args)} failed (exit {process.returncode}); last lines:\n" + "\n".join(tail))
+    with transform_lock(settings):  # no delivery commits while dbt reads raw
+        process = subprocess.Popen(cmd, cwd=settings.dbt_project_dir, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        tail: list[str] = []
+        assert process.stdout is not None
+        for line in process.stdout:
+            line = line.rstrip()
+            log.info("dbt | %s", line)
+            tail = (tail + [line])[-40:]
+        returncode = process.wait()
+    if returncode != 0:
+        raise DbtError(f"dbt {' '.join(args)} failed (exit {returncode}); last lines:\n" + "\n".join(tail))
 
 
 def dbt_session(settings: Settings | None = None) -> Callable[[list[str]], None]:

@@ -18,7 +18,7 @@ import logging
 
 from psycopg2 import sql
 
-from warehouse.db import connect
+from warehouse.db import connect, transform_lock
 from warehouse.dbt import dbt_session
 from warehouse.settings import Settings
 
@@ -31,6 +31,11 @@ SNAPSHOT_SCHEMA = "snapshots"
 def replay_snapshots(settings: Settings | None = None) -> list[dt.date]:
     """Replay every delivered date not yet replayed (or re-delivered since) in date order; return them."""
     settings = settings or Settings.from_env()
+    with transform_lock(settings):  # no delivery commits while the snapshots read it
+        return _replay(settings)
+
+
+def _replay(settings: Settings) -> list[dt.date]:
     with connect(settings) as conn, conn.cursor() as cur:
         cur.execute("""create table if not exists audit.snapshot_replays (
             business_date date primary key,

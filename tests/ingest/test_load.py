@@ -320,3 +320,48 @@ def test_a_quarantined_master_line_makes_its_references_in_the_same_delivery_orp
     assert sum(f.rows_read for f in result.files) == sum(f.rows_loaded + f.rows_quarantined for f in result.files)
     assert all(f.fast_path for f in result.files if f.rows_read and not f.rows_quarantined), \
         "a file with nothing to quarantine is still copied whole after a master file lost a line"
+
+
+def test_a_load_waits_for_a_transform_in_progress_and_commits_after_it(tiny_bank, tmp_path, settings, conn):
+    """No delivery commits while dbt or the history replay reads raw (warehouse.db.transform_lock)."""
+    import threading
+    import time
+
+    from warehouse.db import transform_lock
+
+    _copy_days(tiny_bank, tmp_path / "landing", days=1)
+    errors: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            load_pending(settings, dt.date(2026, 7, 1))
+        except BaseException as err:  # reported by the test below
+            errors.append(err)
+
+    def deliveries() -> int:
+        with conn.cursor() as cur:
+            cur.execute("select count(*) from audit.deliveries")
+            count = cur.fetchone()[0]
+        conn.rollback()
+        return count
+
+    ensure_schema(conn)
+    conn.commit()
+    with transform_lock(settings):
+        loading = threading.Thread(target=load)
+        loading.start()
+        waiting = False
+        for _ in range(600):  # the load's session shows up waiting on the advisory lock
+            with conn.cursor() as cur:
+                cur.execute("select count(*) from pg_stat_activity where datname = current_database() "
+                            "and wait_event_type = 'Lock' and wait_event = 'advisory'")
+                waiting = cur.fetchone()[0] == 1
+            conn.rollback()
+            if waiting or not loading.is_alive():
+                break
+            time.sleep(0.1)
+        assert waiting, "the load should wait for the transform"
+        assert deliveries() == 0
+    loading.join(timeout=120)
+    assert not errors, errors
+    assert deliveries() == 1
