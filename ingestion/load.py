@@ -619,6 +619,8 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
                batch_id: int, codes: DeliveredCodes, inspector: _Inspector) -> FileResult:
     started = time.perf_counter()
     path = folder / source.file_name
+    # read here as well as by the inspection (a second read comes from the page cache), so that the
+    # COPY starts without waiting for the inspection to hand the bytes over
     data = path.read_bytes() if path.exists() else b""
     target = None
     copy_refused = False
