@@ -29,9 +29,9 @@ import datetime as dt
 import hashlib
 import io
 import logging
-import operator
-import re
+import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -41,18 +41,19 @@ import psycopg2
 import psycopg2.extras
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from psycopg2 import sql
 
-from ingestion import contract
+from ingestion import contract, quarantine, raw
 from ingestion.contract import SourceFile
+from ingestion.rules import PATTERNS, CleanFile, arrow_verdict, bad_rows, unknown_references
 from warehouse.db import WAREHOUSE_WRITE_LOCK
 
 log = logging.getLogger(__name__)
 
 COPY_CHUNK_ROWS = 50_000
+# Raise it with every change to ensure_schema's statements: a warehouse at this version is not altered.
+SCHEMA_VERSION = 2
 PG_ENCODINGS = {"utf-8": "UTF8", "gbk": "GBK"}
-_FULL = {kind: re.compile(pattern, re.ASCII) for kind, pattern in contract.VALUE_PATTERNS.items()}
 
 
 class DeliveryError(Exception):
@@ -76,6 +77,9 @@ class FileResult:
     seconds: float = 0.0
     fast_path: bool = False
     key_range: tuple[str, str] | None = None  # lowest and highest key loaded, for keys unique across deliveries
+    loaded_keys: pa.Array | None = None  # of a master file: the records it delivered
+    # of an event file: per referencing column, the codes of masters not delivered yet, and their row counts
+    unknown_references: dict[str, Counter] = field(default_factory=dict)
 
 
 @dataclass
@@ -161,8 +165,40 @@ def ensure_schema(conn) -> None:
             primary key (batch_id, file_name, line_number))""",
         # the line's amount when it is a number: control total = loaded amounts + quarantined amounts
         "alter table audit.quarantined_rows add column if not exists amount_cny numeric(18,2)",
+        # the repair queue (ingestion.quarantine): a line waits until it is retried (loaded into raw),
+        # superseded (its record delivered again) or released by a data engineer; each is audited
+        "alter table audit.quarantined_rows add column if not exists record_key text",
+        "alter table audit.quarantined_rows add column if not exists status text not null default 'waiting'",
+        "alter table audit.quarantined_rows add column if not exists resolved_batch_id bigint",
+        "alter table audit.quarantined_rows add column if not exists resolved_at timestamptz",
+        "alter table audit.quarantined_rows add column if not exists resolution text",
+        # the newest batch that changed what a date's rows mean: its own load, a line of it retried, a
+        # master that resolved its references. Incremental models and the history replay rebuild
+        # every date whose revision is newer than what they were built from.
+        "alter table audit.deliveries add column if not exists revision_batch_id bigint",
+        "update audit.deliveries set revision_batch_id = batch_id where revision_batch_id is null",
+        # events loaded against a master record not delivered yet (the late-arriving-dimension registry)
+        """create table if not exists audit.unresolved_references (
+            business_date date not null,
+            file_name text not null,
+            column_name text not null,
+            referenced_file text not null,
+            referenced_key text not null,
+            rows_loaded integer not null,
+            resolved_on_date date,
+            resolved_batch_id bigint,
+            primary key (business_date, file_name, column_name, referenced_key))""",
     ]
     with conn.cursor() as cur:
+        # Up to date: no DDL, which would wait for every reader of an audit table (a BI session, a
+        # data engineer's open transaction) and hold the load back behind it.
+        cur.execute("select to_regclass('audit.schema_version') is not null")
+        if cur.fetchone()[0]:
+            cur.execute("select max(version) from audit.schema_version")
+            if cur.fetchone()[0] == SCHEMA_VERSION:
+                return
+        # two loads started at once on an empty warehouse would both create the schemas: one waits
+        cur.execute("select pg_advisory_xact_lock(%s)", (WAREHOUSE_WRITE_LOCK,))
         for statement in statements:
             cur.execute(statement)
         for source in contract.SOURCE_FILES:
@@ -179,31 +215,9 @@ def ensure_schema(conn) -> None:
                                           "source_file text not null")]
             cur.execute(sql.SQL("create table if not exists raw.{} ({}) partition by list (business_date)").format(
                 sql.Identifier(source.name), sql.SQL(", ").join(cols)))
-
-
-def _partition_name(source: SourceFile, business_date: dt.date) -> str:
-    return f"{source.name}_{business_date:%Y%m%d}"
-
-
-def _create_partition(cur, source: SourceFile, business_date: dt.date, batch_id: int) -> sql.Composable:
-    """An empty table for one file of one date; its defaults tag every row the COPY writes.
-
-    It becomes a partition of ``raw.<file>`` (``_attach_partition``) once loaded: attaching takes a
-    lock that readers of ``raw`` do not wait for, where creating it as a partition would lock them out.
-    """
-    name = sql.Identifier("raw", _partition_name(source, business_date))
-    cols = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in source.columns]
-    cols += [sql.SQL("business_date date not null default {d} check (business_date = {d})").format(
-                 d=sql.Literal(business_date)),
-             sql.SQL("batch_id bigint not null default {}").format(sql.Literal(batch_id)),
-             sql.SQL("source_file text not null default {}").format(sql.Literal(source.file_name))]
-    cur.execute(sql.SQL("create table {} ({})").format(name, sql.SQL(", ").join(cols)))
-    return name
-
-
-def _attach_partition(cur, source: SourceFile, business_date: dt.date, name: sql.Composable) -> None:
-    cur.execute(sql.SQL("alter table raw.{} attach partition {} for values in ({})").format(
-        sql.Identifier(source.name), name, sql.Literal(business_date)))
+        cur.execute("create table if not exists audit.schema_version (version integer not null, "
+                    "upgraded_at timestamptz not null default now())")
+        cur.execute("insert into audit.schema_version (version) values (%s)", (SCHEMA_VERSION,))
 
 
 # -- control file ------------------------------------------------------------------------------
@@ -238,6 +252,9 @@ def read_control(folder: Path) -> tuple[dt.date, dict[str, ControlEntry], str]:
         if encoding.lower() not in contract.ENCODINGS:
             raise DeliveryError(path, "known_encoding", f"encoding '{encoding}' is not one of "
                                 f"{', '.join(contract.ENCODINGS)}", line=number)
+        if file_name in entries:
+            raise DeliveryError(path, "control_lists_each_file_once", f"'{file_name}' is listed twice",
+                                line=number)
         try:
             entries[file_name] = ControlEntry(file_name, encoding.lower(), int(count),
                                               Decimal(total) if total else None, digest.lower())
@@ -247,54 +264,31 @@ def read_control(folder: Path) -> tuple[dt.date, dict[str, ControlEntry], str]:
     missing = [f.file_name for f in contract.SOURCE_FILES if f.file_name not in entries]
     if missing:
         raise DeliveryError(path, "control_lists_every_file", f"no control line for {', '.join(missing)}")
+    for file_name in entries:
+        data_path = folder / file_name
+        if data_path.is_symlink() or (data_path.exists() and not data_path.is_file()):
+            raise DeliveryError(data_path, "regular_file", "a delivery holds the files themselves, not links or "
+                                "folders; put the file there in place of what is there")
     return business_date, entries, hashlib.sha256(data).hexdigest()
 
 
-# -- row validation ----------------------------------------------------------------------------
-def _check_value(column: contract.Column, value: str) -> str | None:
-    """The rule a value breaks, or None."""
-    if value == "":
-        return None if column.nullable else "not_null"
-    if "\x00" in value:
-        return "no_nul_bytes"
-    if len(value) > column.max_length:
-        return "max_length"
-    kind = column.kind
-    if kind == "money":
-        if not _FULL["money"].fullmatch(value):
-            return "numeric"
-        if column.non_negative and value.startswith("-"):
-            return "non_negative"
-    elif kind == "rate":
-        if not _FULL["rate"].fullmatch(value):
-            return "numeric"
-    elif kind == "int":
-        if not _FULL["int"].fullmatch(value):
-            return "integer"
-        if column.non_negative and value.startswith("-"):
-            return "non_negative"
-    elif kind == "date":
-        if not _FULL["date"].fullmatch(value):
-            return "date_format"
-        try:
-            dt.date.fromisoformat(value)
-        except ValueError:
-            return "valid_date"
-    elif kind == "timestamp":
-        if not _FULL["timestamp"].fullmatch(value):
-            return "timestamp_format"
-        try:
-            dt.datetime.fromisoformat(value)
-        except ValueError:
-            return "valid_timestamp"
-    if column.allowed and value not in column.allowed:
-        return "accepted_values"
-    return None
+# -- parsing the slow way --------------------------------------------------------------------
+def _physical_lines(text: str, keepends: bool = False) -> list[str]:
+    """The file's lines. Only ``\n`` (or ``\r\n``) ends a line, as in the contract and for Arrow and
+    Postgres: ``str.splitlines`` would also break at \x1c-\x1e, \x0b, \x0c, \x85, U+2028 and U+2029
+    inside a field, and the same file would load or not depending on which way it went."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if keepends:
+        return [line + "\n" for line in lines]
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 def _parse(path: Path, text: str) -> tuple[list[str] | None, list[list[str]], list[int], list[str]]:
     """Header, rows, each row's line number and text. One row per line is the fast, usual case."""
-    physical = text.splitlines()
+    csv.field_size_limit(sys.maxsize)  # a long field is the max_length rule's to quarantine, not a parse error
+    physical = _physical_lines(text)
     reader = csv.reader(physical)
     try:
         parsed = list(reader)
@@ -303,7 +297,7 @@ def _parse(path: Path, text: str) -> tuple[list[str] | None, list[list[str]], li
     if len(parsed) == len(physical):
         return (parsed[0] if parsed else None), parsed[1:], list(range(2, len(parsed) + 1)), physical[1:]
     # a quoted field holds a line break: follow which lines make each row
-    tracker = _LineTracker(text.splitlines(keepends=True))
+    tracker = _LineTracker(_physical_lines(text, keepends=True))
     reader = csv.reader(tracker)
     header = next(reader, None)
     tracker.take()
@@ -322,225 +316,6 @@ def _parse(path: Path, text: str) -> tuple[list[str] | None, list[list[str]], li
     return header, rows, numbers, raws
 
 
-_COLUMN_PATTERNS = {kind: re.compile(f"^{pattern}$", re.M | re.ASCII)
-                    for kind, pattern in contract.VALUE_PATTERNS.items()}
-
-
-def _column_is_clean(column: contract.Column, values: tuple[str, ...]) -> bool:
-    """True when no value of the column breaks a rule: whole-column checks that run in C."""
-    joined = "\n".join(values)
-    if "\x00" in joined or max(map(len, values)) > column.max_length:
-        return False
-    empties = values.count("")
-    if empties and not column.nullable:
-        return False
-    pattern = _COLUMN_PATTERNS.get(column.kind)
-    if pattern is not None and len(pattern.findall(joined)) != len(values) - empties:
-        return False
-    if column.non_negative and "-" in joined:
-        return False
-    distinct = set(values)
-    distinct.discard("")
-    if column.allowed and not distinct <= set(column.allowed):
-        return False
-    try:
-        if column.kind == "date":
-            for value in distinct:
-                dt.date.fromisoformat(value)
-        elif column.kind == "timestamp":
-            for value in distinct:
-                dt.datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _bad_rows(source: SourceFile, rows: list[list[str]], known: dict[str, set[str]],
-              delivered_before: set[str]) -> dict[int, tuple[str, str]]:
-    """Index -> (rule, detail) of every row to quarantine; the first rule a row breaks is the one named.
-
-    Columns are checked whole first; only the values of a column that fails are checked one by one.
-    Among the rows that pass: a key seen earlier in the file is a duplicate (the first one loads); a
-    code not in ``known`` (per referencing column) was never delivered; a key in ``delivered_before``
-    came on an earlier business date, which keeps it.
-    """
-    width = len(source.columns)
-    bad: dict[int, tuple[str, str]] = {}
-    if set(map(len, rows)) - {width}:
-        bad = {i: ("column_count", f"expected {width} fields, found {len(r)}")
-               for i, r in enumerate(rows) if len(r) != width}
-    candidates = [i for i in range(len(rows)) if i not in bad] if bad else range(len(rows))
-    if candidates:
-        columns = list(zip(*(rows[i] for i in candidates), strict=True))
-        suspects: set[int] = set()
-        for j, column in enumerate(source.columns):
-            if not _column_is_clean(column, columns[j]):
-                suspects.update(candidates[k] for k, v in enumerate(columns[j]) if _check_value(column, v))
-        for i in sorted(suspects):
-            for column, value in zip(source.columns, rows[i], strict=True):
-                rule = _check_value(column, value)
-                if rule:
-                    bad[i] = (rule, f"column {column.name} = {value[:60]!r}")
-                    break
-    key_idx = [source.column_names.index(k) for k in source.key]
-    keys = [tuple(rows[i][k] for k in key_idx) for i in candidates] if bad else \
-        list(map(operator.itemgetter(*key_idx), rows)) if len(key_idx) > 1 else \
-        [(r[key_idx[0]],) for r in rows]
-    if len(set(keys)) != len(keys) or bad:
-        seen: set = set()
-        for i, row in enumerate(rows):
-            if i in bad:
-                continue
-            key = tuple(row[k] for k in key_idx)
-            if key in seen:
-                bad[i] = ("unique_key_in_file",
-                          f"{'/'.join(source.key)} {'/'.join(key)} appears earlier in the file")
-            seen.add(key)
-    for column, target in source.references.items():
-        j = source.column_names.index(column)
-        codes = known[column]
-        for i, row in enumerate(rows):
-            if i not in bad and row[j] and row[j] not in codes:
-                bad[i] = ("known_reference", f"column {column} = '{row[j]}' is not in {target}.csv delivered on or "
-                          f"before this date")
-    if delivered_before:
-        for i, row in enumerate(rows):
-            if i not in bad and row[key_idx[0]] in delivered_before:
-                bad[i] = ("unique_key_across_deliveries",
-                          f"{source.key[0]} {row[key_idx[0]]} was delivered on an earlier business date")
-    return bad
-
-
-# -- what the checks look up in the warehouse ----------------------------------------------------
-class DeliveredCodes:
-    """The keys of each master file delivered on or before the business date being loaded.
-
-    References are checked against them (an account's customer, a balance's account). A load run
-    reads from ``raw`` only what earlier runs loaded, once per master, and adds each master file's
-    keys as it loads them, so that a run over many dates reads each master once. Dates within a run
-    only go forward; a date not after the previous one starts afresh.
-    """
-
-    def __init__(self):
-        self._run_start: dt.date | None = None
-        self._last: dt.date | None = None
-        self._before_run: dict[str, pa.Array] = {}
-        self._this_run: dict[str, list[pa.Array]] = {}
-
-    def start(self, business_date: dt.date) -> None:
-        if self._last is None or business_date <= self._last:
-            self._run_start = business_date
-            self._before_run.clear()
-            self._this_run.clear()
-        self._last = business_date
-
-    def get(self, cur, target: SourceFile) -> pa.Array:
-        if target.name not in self._before_run:
-            cur.execute(sql.SQL("select string_agg({key}, E'\\n') from raw.{table} where business_date < %s").format(
-                key=sql.Identifier(target.key[0]), table=sql.Identifier(target.name)), (self._run_start,))
-            text = cur.fetchone()[0]
-            self._before_run[target.name] = pa.array(text.split("\n") if text else [], pa.string())
-        return pa.concat_arrays([self._before_run[target.name], *self._this_run.get(target.name, [])])
-
-    def add(self, target: SourceFile, keys: pa.Array) -> None:
-        self._this_run.setdefault(target.name, []).append(keys.cast(pa.string()))
-
-
-def _delivered_before(cur, source: SourceFile, business_date: dt.date, keys: list[str] | pa.Array) -> set[str]:
-    """The keys among ``keys`` that an earlier business date already delivered (for event files).
-
-    The key range of every earlier load is in ``audit.file_loads``: when today's keys all lie outside
-    those ranges (ids grow with time in the bank's systems) nothing needs to be looked up in ``raw``.
-    """
-    if not source.key_unique_across_deliveries or not len(keys):
-        return set()
-    if isinstance(keys, pa.Array):
-        low, high = (v.as_py() for v in pc.min_max(keys).values())
-    else:
-        low, high = min(keys), max(keys)
-    cur.execute("select key_min, key_max from audit.file_loads where file_name = %s and business_date < %s",
-                (source.file_name, business_date))
-    if all(k_min is not None and (k_max < low or k_min > high) for k_min, k_max in cur.fetchall()):
-        return set()
-    cur.execute(sql.SQL("""select k from unnest(%s::text[]) as k where exists (
-            select 1 from raw.{t} as o where o.{key} = k and o.business_date < %s)""").format(
-        t=sql.Identifier(source.name), key=sql.Identifier(source.key[0])),
-        (keys.to_pylist() if isinstance(keys, pa.Array) else list(keys), business_date))
-    return {k for (k,) in cur.fetchall()}
-
-
-# -- the fast way: the file checked whole in Arrow while Postgres copies its bytes ----------------
-@dataclass
-class _CleanFile:
-    rows: int
-    amount_total: Decimal
-    keys: pa.Array  # the first key column
-
-
-def _arrow_column_is_clean(column: contract.Column, values: pa.ChunkedArray, known: pa.Array | None) -> bool:
-    lengths = pc.utf8_length(values)
-    if pc.max(lengths).as_py() > column.max_length:
-        return False
-    empty = pc.equal(lengths, 0)
-    if pc.any(empty).as_py():
-        if not column.nullable:
-            return False
-        values = pc.filter(values, pc.invert(empty))
-        if not len(values):
-            return True
-    pattern = contract.VALUE_PATTERNS.get(column.kind)
-    if pattern and not pc.all(pc.match_substring_regex(values, f"^{pattern}$")).as_py():
-        return False
-    if column.non_negative and pc.any(pc.starts_with(values, "-")).as_py():
-        return False
-    if column.allowed and not pc.all(pc.is_in(values, value_set=pa.array(column.allowed))).as_py():
-        return False
-    if known is not None and not pc.all(pc.is_in(values, value_set=known)).as_py():
-        return False
-    try:  # impossible dates and times (Postgres refuses year 0 in the COPY)
-        if column.kind == "date":
-            values.cast(pa.date32())
-        elif column.kind == "timestamp":
-            pc.replace_substring(values, "T", " ").cast(pa.timestamp("s"))
-    except pa.ArrowInvalid:
-        return False
-    return True
-
-
-def _arrow_verdict(source: SourceFile, utf8: bytes, known: dict[str, pa.Array]) -> _CleanFile | None:
-    """Row count, amount total and keys when no line breaks a row rule; None when the file needs the slow way.
-
-    Anything unusual (quotes, carriage returns, a byte-order mark, NUL bytes, blank lines) goes the slow
-    way too, where it is handled line by line.
-    """
-    if b'"' in utf8 or b"\r" in utf8 or b"\x00" in utf8 or utf8.startswith(b"\xef\xbb\xbf"):
-        return None
-    lines = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") else 1)
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(utf8), read_options=pacsv.ReadOptions(use_threads=False),
-            parse_options=pacsv.ParseOptions(quote_char=False, newlines_in_values=False, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in source.column_names},
-                                                 strings_can_be_null=False))
-    except pa.ArrowInvalid:
-        return None
-    if table.num_rows != lines - 1 or tuple(table.column_names) != source.column_names:
-        return None
-    if table.num_rows == 0:
-        return _CleanFile(0, Decimal(0), pa.array([], pa.string()))
-    for column in source.columns:
-        if not _arrow_column_is_clean(column, table[column.name], known.get(column.name)):
-            return None
-    keys = pc.binary_join_element_wise(*(table[k] for k in source.key), "\x1f") if len(source.key) > 1 \
-        else table[source.key[0]]
-    if len(pc.unique(keys)) != table.num_rows:  # (unique builds one hash table; count_distinct is 2x slower)
-        return None
-    total = Decimal(0)
-    if source.amount_column:
-        total = pc.sum(table[source.amount_column].cast(pa.decimal128(18, 2))).as_py() or Decimal(0)
-    return _CleanFile(table.num_rows, total, table[source.key[0]].combine_chunks())
-
-
 def _copy_bytes(cur, target: sql.Composable, source: SourceFile, data: bytes, encoding: str) -> None:
     cur.copy_expert(sql.SQL("copy {} ({}) from stdin with (format csv, header true, encoding {})").format(
         target, sql.SQL(", ").join(map(sql.Identifier, source.column_names)),
@@ -553,7 +328,7 @@ class _Inspection:
     """What one file's checks that need no warehouse found: run ahead of the load, in a thread."""
     digest: str
     text: str  # the file decoded, without a byte-order mark
-    clean: _CleanFile | None  # the Arrow verdict (None: the slow way), references checked as of the inspection
+    clean: CleanFile | None  # the Arrow verdict (None: the slow way), references checked as of the inspection
 
 
 def _inspect_file(folder: Path, source: SourceFile, entry: ControlEntry, known: dict[str, pa.Array]) -> _Inspection:
@@ -578,7 +353,7 @@ def _inspect_file(folder: Path, source: SourceFile, entry: ControlEntry, known: 
     if header is None or tuple(header) != source.column_names:
         raise DeliveryError(path, "header_matches_contract",
                             f"header must be {','.join(source.column_names)} (docs/data-contract.md)", line=1)
-    clean = _arrow_verdict(source, data if entry.encoding == "utf-8" else text.encode(), known) if body else None
+    clean = arrow_verdict(source, data if entry.encoding == "utf-8" else text.encode(), known) if body else None
     return _Inspection(digest, text, clean)
 
 
@@ -616,7 +391,7 @@ class _Inspector:
 
 
 def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, business_date: dt.date,
-               batch_id: int, codes: DeliveredCodes, inspector: _Inspector) -> FileResult:
+               batch_id: int, codes: raw.DeliveredCodes, inspector: _Inspector) -> FileResult:
     started = time.perf_counter()
     path = folder / source.file_name
     # read here as well as by the inspection (a second read comes from the page cache), so that the
@@ -625,7 +400,7 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
     target = None
     copy_refused = False
     if data.partition(b"\n")[2]:  # data lines after the header: a partition, copied while being inspected
-        target = _create_partition(cur, source, business_date, batch_id)
+        target = raw.create_partition(cur, source, business_date, batch_id)
         cur.execute("savepoint whole_file")
         try:
             _copy_bytes(cur, target, source, data, entry.encoding)
@@ -641,13 +416,14 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
             # an earlier master file of this delivery lost lines, so the inspection checked against the
             # wrong keys: check again against the keys that loaded
             utf8 = data if entry.encoding == "utf-8" else inspection.text.encode()
-            clean = _arrow_verdict(source, utf8, _known_codes(cur, codes, source))
-        if clean is not None and _delivered_before(cur, source, business_date, clean.keys):
+            clean = arrow_verdict(source, utf8, _known_codes(cur, codes, source))
+        if clean is not None and raw.delivered_before(cur, source, business_date, clean.keys):
             clean = None
         if clean is not None:
             cur.execute("release savepoint whole_file")
             result.fast_path = True
             result.rows_read = result.rows_loaded = clean.rows
+            result.unknown_references = clean.unknown_references
             amount_total, loaded_keys = clean.amount_total, clean.keys
         else:
             cur.execute("rollback to savepoint whole_file")
@@ -655,9 +431,10 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
                 inspector.trusted = False
             amount_total, loaded_keys = _load_line_by_line(cur, path, inspection.text, source, business_date,
                                                            batch_id, target, _known_codes(cur, codes, source), result)
-        _attach_partition(cur, source, business_date, target)
+        raw.attach_partition(cur, source, business_date, target)
     if source.is_master:
         codes.add(source, loaded_keys)
+        result.loaded_keys = loaded_keys
     if source.key_unique_across_deliveries and len(loaded_keys):
         result.key_range = tuple(v.as_py() for v in pc.min_max(loaded_keys).values())
     if result.rows_read != entry.row_count:
@@ -671,7 +448,7 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
     return result
 
 
-def _known_codes(cur, codes: DeliveredCodes, source: SourceFile) -> dict[str, pa.Array]:
+def _known_codes(cur, codes: raw.DeliveredCodes, source: SourceFile) -> dict[str, pa.Array]:
     """The keys each referencing column of ``source`` may hold: the masters loaded so far."""
     return {column: codes.get(cur, contract.BY_NAME[target]) for column, target in source.references.items()}
 
@@ -687,17 +464,18 @@ def _load_line_by_line(cur, path: Path, text: str, source: SourceFile, business_
     result.rows_read = len(rows)
     width = len(source.columns)
     key_idx = source.column_names.index(source.key[0])
-    delivered_before = _delivered_before(cur, source, business_date,  # a key with a NUL byte is quarantined anyway
+    delivered_before = raw.delivered_before(cur, source, business_date,  # a key with a NUL byte is quarantined anyway
                                          [r[key_idx] for r in rows if len(r) == width and "\x00" not in r[key_idx]])
-    bad = _bad_rows(source, rows, {c: set(codes.to_pylist()) for c, codes in known.items()}, delivered_before)
+    known_sets = {c: set(codes.to_pylist()) for c, codes in known.items()}
+    bad = bad_rows(source, rows, known_sets, delivered_before)
     amount_total = Decimal(0)
     if source.amount_column:
         idx = source.column_names.index(source.amount_column)
         amounts = [r[idx] for r in rows if len(r) == width]
-        if amounts and len(_COLUMN_PATTERNS["money"].findall("\n".join(amounts))) == len(amounts):
+        if amounts and len(PATTERNS["money"].findall("\n".join(amounts))) == len(amounts):
             amount_total = sum(map(Decimal, amounts), Decimal(0))
         else:
-            amount_total = sum((Decimal(a) for a in amounts if _FULL["money"].fullmatch(a)), Decimal(0))
+            amount_total = sum((Decimal(a) for a in amounts if PATTERNS["money"].fullmatch(a)), Decimal(0))
     copy = sql.SQL("copy {} ({}) from stdin with (format csv, force_null ({}))").format(
         target, sql.SQL(", ").join(map(sql.Identifier, source.column_names)),
         sql.SQL(", ").join(map(sql.Identifier, source.column_names)))
@@ -707,9 +485,10 @@ def _load_line_by_line(cur, path: Path, text: str, source: SourceFile, business_
         cur.copy_expert(copy, io.StringIO("".join(f"{raw_lines[i]}\n" for i in chunk)))
     result.rows_loaded = len(good)
     result.rows_quarantined = len(bad)
+    result.unknown_references = unknown_references(source, rows, good, known_sets)
 
     def line_amount(row: list[str]) -> str | None:
-        if source.amount_column and len(row) == width and _FULL["money"].fullmatch(row[idx]):
+        if source.amount_column and len(row) == width and PATTERNS["money"].fullmatch(row[idx]):
             return row[idx]
         return None
 
@@ -717,10 +496,13 @@ def _load_line_by_line(cur, path: Path, text: str, source: SourceFile, business_
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerows(
             (batch_id, business_date, source.file_name, line_numbers[i], rule, detail,
-             raw_lines[i].replace("\x00", "\\0"), line_amount(rows[i])) for i, (rule, detail) in sorted(bad.items()))
+             raw_lines[i].replace("\x00", "\\0"), line_amount(rows[i]),
+             quarantine.record_key(source, rows[i])) for i, (rule, detail) in sorted(bad.items()))
         buffer.seek(0)
+        # force_not_null: a blank line is quarantined with its (empty) text, not refused as a null
         cur.copy_expert("copy audit.quarantined_rows (batch_id, business_date, file_name, line_number, rule, "
-                        "detail, raw_line, amount_cny) from stdin with (format csv)", buffer)
+                        "detail, raw_line, amount_cny, record_key) from stdin "
+                        "with (format csv, force_not_null (raw_line, detail))", buffer)
     return amount_total, pa.array([rows[i][key_idx] for i in good], pa.string())
 
 
@@ -745,23 +527,25 @@ class _LineTracker:
         return text
 
 
-def load_delivery(conn, folder: Path, *, reload: bool = False, codes: DeliveredCodes | None = None
-                  ) -> DeliveryResult:
+def load_delivery(conn, folder: Path, *, codes: raw.DeliveredCodes | None = None) -> DeliveryResult:
     """Load one delivery folder in one transaction (commit is the caller's ``connect()``).
 
-    A delivery loaded before with the same control file is skipped, unless ``reload`` (an earlier date
-    was re-delivered, so this one is loaded again after it).
+    A delivery loaded before with the same control file is skipped, unless it is stale: an earlier
+    date was loaded after it (a corrected re-delivery), so it is loaded again after that date. Two
+    loads started at once take turns on the warehouse write lock, and the second skips what the
+    first loaded.
     """
     folder = Path(folder)
     business_date, control, control_sha = read_control(folder)
-    codes = codes or DeliveredCodes()
+    codes = codes or raw.DeliveredCodes()
     with conn.cursor() as cur:
         # a transform (history replay, dbt) in progress is waited for: it must see no delivery half-way
         cur.execute("select pg_advisory_xact_lock(%s)", (WAREHOUSE_WRITE_LOCK,))
-        cur.execute("select control_sha256 from audit.deliveries where business_date = %s for update",
-                    (business_date,))
+        cur.execute("select control_sha256, batch_id < (select coalesce(max(batch_id), 0) from audit.deliveries "
+                    "where business_date < %s) from audit.deliveries where business_date = %s for update",
+                    (business_date, business_date))
         previous = cur.fetchone()
-        if previous and previous[0] == control_sha and not reload:
+        if previous and previous[0] == control_sha and not previous[1]:
             log.info("%s: already loaded (same control file), skipped", business_date)
             return DeliveryResult(business_date, folder, None, "skipped")
         codes.start(business_date)
@@ -774,18 +558,7 @@ def load_delivery(conn, folder: Path, *, reload: bool = False, codes: DeliveredC
         if previous:
             log.info("%s: %s, replacing the earlier load", business_date,
                      "loaded again after an earlier date" if previous[0] == control_sha else "corrected re-delivery")
-            for source in contract.SOURCE_FILES:
-                try:
-                    cur.execute(sql.SQL("drop table if exists {}").format(
-                        sql.Identifier("raw", _partition_name(source, business_date))))
-                except psycopg2.errors.LockNotAvailable:
-                    raise DeliveryError(folder / source.file_name, "replace_earlier_load",
-                                        f"raw.{source.name} is in use by another session (a reader holding a "
-                                        f"transaction open; see pg_stat_activity), so the earlier load of "
-                                        f"{business_date} cannot be dropped; end that session") from None
-            for table in ("file_loads", "quarantined_rows", "control_totals"):
-                cur.execute(sql.SQL("delete from audit.{} where business_date = %s").format(sql.Identifier(table)),
-                            (business_date,))
+            _drop_earlier_load(cur, folder, business_date)
         result = DeliveryResult(business_date, folder, batch_id, status)
         referenced = {target for source in contract.SOURCE_FILES for target in source.references.values()}
         inspector = _Inspector(folder, control, {name: codes.get(cur, contract.BY_NAME[name]) for name in referenced})
@@ -804,15 +577,23 @@ def load_delivery(conn, folder: Path, *, reload: bool = False, codes: DeliveredC
             cur, "insert into audit.control_totals values %s",
             [(business_date, name, entry.row_count, entry.amount_total) for name, entry in control.items()])
         cur.execute(
-            """insert into audit.deliveries (business_date, batch_id, control_sha256, folder, status, rows_read,
-                   rows_loaded, rows_quarantined, loaded_at)
-               values (%s, %s, %s, %s, %s, %s, %s, %s, now())
+            """insert into audit.deliveries (business_date, batch_id, revision_batch_id, control_sha256, folder,
+                   status, rows_read, rows_loaded, rows_quarantined, loaded_at)
+               values (%s, %s, %s, %s, %s, %s, %s, %s, %s, now())
                on conflict (business_date) do update set batch_id = excluded.batch_id,
+                   revision_batch_id = excluded.revision_batch_id,
                    control_sha256 = excluded.control_sha256, folder = excluded.folder, status = excluded.status,
                    rows_read = excluded.rows_read, rows_loaded = excluded.rows_loaded,
                    rows_quarantined = excluded.rows_quarantined, loaded_at = excluded.loaded_at""",
-            (business_date, batch_id, control_sha, str(folder), status, result.rows_read, result.rows_loaded,
-             result.rows_quarantined))
+            (business_date, batch_id, batch_id, control_sha, str(folder), status, result.rows_read,
+             result.rows_loaded, result.rows_quarantined))
+        # what this delivery makes right: events of earlier dates waiting for its masters, quarantined
+        # lines that now pass or that it delivers again
+        quarantine.record_unresolved(cur, business_date, {
+            f.file_name: f.unknown_references for f in result.files if f.unknown_references})
+        delivered = {f.file_name: f.loaded_keys for f in result.files if f.loaded_keys is not None}
+        quarantine.resolve_references(cur, business_date, batch_id, delivered)
+        quarantine.settle_waiting_lines(cur, business_date, batch_id, delivered, codes)
     fast = sum(f.fast_path for f in result.files)
     log.info("%s: %s batch %s, %d rows read, %d loaded, %d quarantined (%d of %d files clean, copied whole)",
              business_date, status, batch_id, result.rows_read, result.rows_loaded, result.rows_quarantined, fast,
@@ -820,21 +601,42 @@ def load_delivery(conn, folder: Path, *, reload: bool = False, codes: DeliveredC
     return result
 
 
+def _drop_earlier_load(cur, folder: Path, business_date: dt.date) -> None:
+    """Remove what the earlier load of ``business_date`` wrote, and undo what it made right of earlier
+    dates' references (the reload makes it right again, or not)."""
+    for source in contract.SOURCE_FILES:
+        try:
+            cur.execute(sql.SQL("drop table if exists {}").format(
+                sql.Identifier("raw", raw.partition_name(source, business_date))))
+        except psycopg2.errors.LockNotAvailable:
+            raise DeliveryError(folder / source.file_name, "replace_earlier_load",
+                                f"raw.{source.name} is in use by another session (a reader holding a "
+                                f"transaction open; see pg_stat_activity), so the earlier load of "
+                                f"{business_date} cannot be dropped; end that session") from None
+    for table in ("file_loads", "quarantined_rows", "control_totals", "unresolved_references"):
+        cur.execute(sql.SQL("delete from audit.{} where business_date = %s").format(sql.Identifier(table)),
+                    (business_date,))
+    cur.execute("update audit.unresolved_references set resolved_on_date = null, resolved_batch_id = null "
+                "where resolved_on_date >= %s", (business_date,))
+
+
 def pending_deliveries(conn, landing_dir: Path, up_to: dt.date) -> list[Path]:
     """Delivery folders dated on or before ``up_to`` to load now, in date order.
 
-    A folder is pending when it is new or its control file changed; every later folder is pending
-    after it too (loaded again), because the rules that look at earlier dates (references, ids
-    delivered before) must see the corrected day.
+    A folder is pending when it is new, its control file changed, or it is stale: an earlier date
+    was loaded after it (a corrected re-delivery, even one loaded by a run for its own date), because
+    the rules that look at earlier dates (references, ids delivered before) must see the corrected
+    day. Every later folder is pending after a pending one.
     """
     landing_dir = Path(landing_dir)
     if not landing_dir.exists():
         return []
     with conn.cursor() as cur:
-        cur.execute("select business_date, control_sha256 from audit.deliveries")
-        loaded = {d.isoformat(): sha for d, sha in cur.fetchall()}
+        cur.execute("select business_date, control_sha256, batch_id from audit.deliveries")
+        loaded = {d.isoformat(): (sha, batch) for d, sha, batch in cur.fetchall()}
     pending = []
     expected: dt.date | None = None
+    newest_batch_before = 0
     for folder in sorted(p for p in landing_dir.iterdir() if p.is_dir()):
         if folder.name > up_to.isoformat():
             continue
@@ -855,10 +657,12 @@ def pending_deliveries(conn, landing_dir: Path, up_to: dt.date) -> list[Path]:
             break
         expected = folder_date + dt.timedelta(days=1)
         control = folder / contract.CONTROL_FILE
-        if pending or not control.exists():
-            pending.append(folder)  # after a pending date, or broken (the load names it)
-        elif loaded.get(folder.name) != hashlib.sha256(control.read_bytes()).hexdigest():
+        sha, batch = loaded.get(folder.name, (None, 0))
+        if pending or not control.is_file() or batch < newest_batch_before:
+            pending.append(folder)  # after a pending date, broken (the load names it), or stale
+        elif sha != hashlib.sha256(control.read_bytes()).hexdigest():
             pending.append(folder)
+        newest_batch_before = max(newest_batch_before, batch)
     return pending
 
 
@@ -876,17 +680,17 @@ def load_pending(settings, up_to: dt.date) -> list[DeliveryResult]:
 def load_folders(settings, folders: list[Path]) -> list[DeliveryResult]:
     """Load these delivery folders (``pending_deliveries``, in date order), one transaction each.
 
-    Each is loaded even when its control file was loaded before: a folder is pending after a
-    re-delivered earlier date, and must be loaded again after it. A delivery that fails stops the
-    run (later dates wait for it), and rolls back only itself.
+    A folder loaded before with the same control file is loaded again only when an earlier date was
+    loaded after it (``load_delivery``). A delivery that fails stops the run (later dates wait for
+    it), and rolls back only itself.
     """
     from warehouse.db import connect
 
     results = []
-    codes = DeliveredCodes()  # the master keys are read from raw once per run, not once per delivery
+    codes = raw.DeliveredCodes()  # the master keys are read from raw once per run, not once per delivery
     with connect(settings) as conn:
         for number, folder in enumerate(folders, start=1):
-            results.append(load_delivery(conn, Path(folder), reload=True, codes=codes))
+            results.append(load_delivery(conn, Path(folder), codes=codes))
             conn.commit()
             if number % 10 == 0 or number == len(folders):
                 log.info("progress: %d of %d deliveries loaded", number, len(folders))

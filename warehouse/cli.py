@@ -1,4 +1,4 @@
-"""Command line: ``python -m warehouse {start,stop,status,url,psql,demo}`` (what the Makefile calls)."""
+"""Command line: ``python -m warehouse {start,stop,status,url,psql,demo,quarantine}`` (what the Makefile calls)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,45 @@ def cmd_psql(args) -> int:
     psql = _postgres_bin_path() / "psql"
     os.execv(psql, [str(psql), url, *args.psql_args])
     return 0  # not reached
+
+
+def cmd_quarantine(args) -> int:
+    """What waits in the quarantine, and the data engineer's two repairs: retry and release."""
+    from ingestion import quarantine
+    from ingestion.load import ensure_schema
+    from warehouse.db import connect
+
+    filters = {"file_name": args.file, "rule": args.rule, "business_date": args.date}
+    with connect(Settings.from_env()) as conn:
+        ensure_schema(conn)
+        conn.commit()
+        if args.action == "retry":
+            tried, loaded = quarantine.retry(conn, **filters)
+            print(f"{tried} waiting lines tried, {loaded} pass every rule now and were loaded into raw "
+                  f"(audit.quarantined_rows: status retried); {tried - loaded} still wait")
+            if loaded:
+                print("the dates they belong to are revised: the next bank_customer_value run rebuilds them")
+            return 0
+        if args.action == "release":
+            released = quarantine.release(conn, args.reason or "", **filters)
+            print(f"{released} waiting lines released (kept in audit.quarantined_rows with your reason)")
+            return 0
+        with conn.cursor() as cur:
+            rows = quarantine.summary(cur)
+            lines = quarantine.waiting_lines(cur, **filters) if args.lines else []
+    waiting = [r for r in rows if r[2] == quarantine.WAITING
+               and (args.file is None or r[0] == args.file) and (args.rule is None or r[1] == args.rule)]
+    print(f"{sum(r[3] for r in waiting)} lines wait in the quarantine")
+    print(f"  {'file':<26} {'rule':<30} {'status':<11} {'lines':>7}  dates")
+    for file_name, rule, status, count, first, last in rows:
+        print(f"  {file_name:<26} {rule:<30} {status:<11} {count:>7}  {first} to {last}")
+    for line in lines:
+        print(f"{line.business_date} {line.file_name} line {line.line_number} [{line.rule}]: {line.raw_line[:150]}")
+    if waiting:
+        print("retry:   python -m warehouse quarantine retry [--file F] [--rule R] [--date D]   (after a fix)\n"
+              "release: python -m warehouse quarantine release --reason '...' [--file F] [--rule R] [--date D]\n"
+              "or ask the bank for a corrected re-delivery (it replaces the date and reloads the later ones)")
+    return 0
 
 
 def cmd_demo(args) -> int:
@@ -146,9 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("stop", help="stop the embedded warehouse").set_defaults(func=cmd_stop)
     sub.add_parser("status", help="is the warehouse running?").set_defaults(func=cmd_status)
     sub.add_parser("url", help="print the warehouse URL").set_defaults(func=cmd_url)
-    psql = sub.add_parser("psql", help="open psql on the warehouse")
-    psql.add_argument("psql_args", nargs=argparse.REMAINDER)
+    psql = sub.add_parser("psql", help="open psql on the warehouse; further arguments go to psql (-c, -f, ...)")
     psql.set_defaults(func=cmd_psql)
+    quarantined = sub.add_parser("quarantine", help="list the quarantined lines that wait; retry or release them")
+    quarantined.add_argument("action", choices=("list", "retry", "release"), nargs="?", default="list")
+    quarantined.add_argument("--file", help="only this file, e.g. deposit_balances.csv")
+    quarantined.add_argument("--rule", help="only lines quarantined under this rule, e.g. known_reference")
+    quarantined.add_argument("--date", type=dt.date.fromisoformat, help="only this business date (YYYY-MM-DD)")
+    quarantined.add_argument("--lines", action="store_true", help="list: show each waiting line")
+    quarantined.add_argument("--reason", help="release: why the lines are given up (kept for the audit)")
+    quarantined.set_defaults(func=cmd_quarantine)
     demo = sub.add_parser("demo", help="simulate a bank and run the whole pipeline through Airflow")
     demo.add_argument("--customers", type=int, default=int(os.environ.get("DEMO_CUSTOMERS", 2000)))
     demo.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2026, 7, 1))
@@ -157,7 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--dirty-rate", type=float, default=float(os.environ.get("DEMO_DIRTY_RATE", 0.0005)),
                       help="share of data lines damaged on purpose, to show the quarantine at work")
     demo.set_defaults(func=cmd_demo)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "psql":  # psql takes its own options (-c, -f, ...); nobody else does
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.psql_args = extra
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)

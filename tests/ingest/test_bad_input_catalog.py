@@ -3,7 +3,9 @@
 Every case damages day 2 of the tiny bank (day 1 is loaded first) and expects one of:
 - ("quarantine", file, rule): the bad line is in audit.quarantined_rows under that rule, the rest loads;
 - ("refuse", rule): the whole delivery fails naming that rule and the warehouse is unchanged;
-- ("accept", None): tolerated, loads every line.
+- ("accept", None): tolerated, loads every line;
+- ("late", file, column, key): loads every line, the one pointing at a master record not delivered
+  yet against an inferred member, registered in audit.unresolved_references.
 """
 
 import datetime as dt
@@ -15,6 +17,8 @@ from ingestion.load import DeliveryError, load_pending
 from tests.ingest.test_load import _raw_counts, _rewrite_control
 
 DAY2 = "2026-07-02"
+# characters that str.splitlines() takes for line breaks, though the contract ends lines only at \n
+CONTROL_CHARACTERS = "T2026\x1c\x1d\x1e\x0b\x0c\x85\u2028\u2029X"
 
 
 def _lines(path, encoding="utf-8"):
@@ -104,7 +108,39 @@ CASES = {
         "gbk"), _rewrite_control(f)), ("quarantine", "customers.csv", "known_reference")),
     "orphan account": (lambda f, t: (_append(f, "deposit_balances.csv", "A999999999,100.00,0.2000"),
                                      _rewrite_control(f)),
-                       ("quarantine", "deposit_balances.csv", "known_reference")),
+                       ("late", "deposit_balances.csv", "account_id", "A999999999")),
+    "transaction of an account not delivered yet": (
+        lambda f, t: (_edit_field(f, "transactions.csv", "account_id", "A888888888"), _rewrite_control(f)),
+        ("late", "transactions.csv", "account_id", "A888888888")),
+    "interaction of a customer not delivered yet": (
+        lambda f, t: (_append(f, "service_interactions.csv",
+                              "S99990001,C99999999,inquiry,mobile,2026-07-02 10:00:00,,"), _rewrite_control(f)),
+        ("late", "service_interactions.csv", "customer_id", "C99999999")),
+    "blank line": (lambda f, t: (_write(f / "transactions.csv", [*_lines(f / "transactions.csv")[:2], "",
+                                                                 *_lines(f / "transactions.csv")[2:]]),
+                                 _rewrite_control(f)),
+                   ("quarantine", "transactions.csv", "column_count")),
+    "control characters inside a field": (
+        lambda f, t: (_edit_field(f, "transactions.csv", "transaction_id", CONTROL_CHARACTERS), _rewrite_control(f)),
+        ("accept", None)),
+    "control characters inside a field, another field quoted": (
+        lambda f, t: (_edit_field(f, "transactions.csv", "channel", '"atm"', line=2),
+                      _edit_field(f, "transactions.csv", "transaction_id", CONTROL_CHARACTERS), _rewrite_control(f)),
+        ("accept", None)),
+    "field over 131,072 characters": (lambda f, t: (_edit_field(f, "transactions.csv", "transaction_id", "T" * 140_000),
+                                                    _rewrite_control(f)),
+                                      ("quarantine", "transactions.csv", "max_length")),
+    "control file lists a file twice": (
+        lambda f, t: (f / "control.csv").write_text((f / "control.csv").read_text()
+                                                    + (f / "control.csv").read_text().splitlines()[1] + "\n"),
+        ("refuse", "control_lists_each_file_once")),
+    "a folder where a file should be": (lambda f, t: ((f / "loan_balances.csv").unlink(),
+                                                      (f / "loan_balances.csv").mkdir()),
+                                        ("refuse", "regular_file")),
+    "a symbolic link where a file should be": (
+        lambda f, t: (shutil.move(f / "loan_balances.csv", f.parent / "elsewhere.csv"),
+                      (f / "loan_balances.csv").symlink_to(f.parent / "elsewhere.csv")),
+        ("refuse", "regular_file")),
     "unknown code in a closed list": (lambda f, t: (_edit_field(f, "transactions.csv", "channel", "fax"),
                                                     _rewrite_control(f)),
                                       ("quarantine", "transactions.csv", "accepted_values")),
@@ -167,6 +203,16 @@ def test_bad_input(kind, tiny_bank, tmp_path, settings, conn):
         assert quarantined == []
         assert {f.file_name: f.rows_loaded for f in result.files} == lines_in
         return
+    if expected[0] == "late":
+        _, file_name, column, key = expected
+        assert quarantined == []
+        assert {f.file_name: f.rows_loaded for f in result.files}[file_name] == lines_in[file_name] + (
+            file_name != "transactions.csv")
+        with conn.cursor() as cur:
+            cur.execute("select file_name, column_name, referenced_key, rows_loaded, resolved_batch_id "
+                        "from audit.unresolved_references")
+            assert cur.fetchall() == [(file_name, column, key, 1, None)]
+        return
     _, file_name, rule = expected
     assert [(q[0], q[1]) for q in quarantined] == [(file_name, rule)], quarantined
-    assert quarantined[0][2] >= 2 and quarantined[0][3]  # a data line number and its text
+    assert quarantined[0][2] >= 2 and quarantined[0][3] is not None  # a line number, its text

@@ -255,7 +255,7 @@ def test_clean_files_are_copied_whole_and_a_damaged_file_gives_the_same_rows_lin
     day2 = landing / "2026-07-02"
     path = day2 / "deposit_balances.csv"
     lines = path.read_text().splitlines()
-    bad_line = "A999999999,100.00,0.2000"  # an account never delivered
+    bad_line = "A999999999,1O0.00,0.2000"  # not a number
     path.write_text("\n".join([*lines[:3], bad_line, *lines[3:]]) + "\n")
     _rewrite_control(day2)
     [result] = load_pending(settings, dt.date(2026, 7, 2))
@@ -263,7 +263,7 @@ def test_clean_files_are_copied_whole_and_a_damaged_file_gives_the_same_rows_lin
     assert result.status == "replaced" and not deposit.fast_path
     raw, quarantined = _raw_and_quarantine(conn)
     assert raw == clean_raw
-    assert quarantined == [(dt.date(2026, 7, 2), "deposit_balances.csv", 4, "known_reference", bad_line)]
+    assert quarantined == [(dt.date(2026, 7, 2), "deposit_balances.csv", 4, "numeric", bad_line)]
 
 
 def test_a_corrected_redelivery_reloads_the_later_dates_in_order(tiny_bank, tmp_path, settings, conn):
@@ -291,7 +291,8 @@ def test_a_quarantined_master_line_makes_its_references_in_the_same_delivery_orp
         tiny_bank, tmp_path, settings, conn):
     """Files are checked ahead of the load against the master keys as delivered; when a master line is
     quarantined, the later files of the same delivery are checked again against what loaded: the
-    customer's accounts, and those accounts' balances, are quarantined as unknown references."""
+    customer's accounts are quarantined as unknown references (masters wait for what they reference),
+    those accounts' balances load against inferred members, registered as unresolved."""
     landing = _copy_days(tiny_bank, tmp_path / "landing", days=1)
     folder = next(landing.iterdir())
     path = folder / "customers.csv"
@@ -316,7 +317,10 @@ def test_a_quarantined_master_line_makes_its_references_in_the_same_delivery_orp
     balances = [b for b in csv.DictReader((folder / "deposit_balances.csv").read_text().splitlines())
                 if b["account_id"] in orphans]
     assert balances, "the customer's accounts should have balances that day"
-    assert all(("deposit_balances.csv", "known_reference", b["account_id"]) in quarantined for b in balances)
+    assert not [q for q in quarantined if q[0] == "deposit_balances.csv"]
+    with conn.cursor() as cur:
+        cur.execute("select referenced_key from audit.unresolved_references where file_name = 'deposit_balances.csv'")
+        assert {k for (k,) in cur.fetchall()} == {b["account_id"] for b in balances}
     assert sum(f.rows_read for f in result.files) == sum(f.rows_loaded + f.rows_quarantined for f in result.files)
     assert all(f.fast_path for f in result.files if f.rows_read and not f.rows_quarantined), \
         "a file with nothing to quarantine is still copied whole after a master file lost a line"
