@@ -46,9 +46,10 @@ NOT_RETRIABLE_RULES = ("no_nul_bytes",)
 
 
 def record_key(source: SourceFile, row: list[str]) -> str | None:
-    """The record's key as delivered, when the line has one: what a later delivery of it matches."""
+    """The record's key as delivered, when the line has one (even with a field missing or one too
+    many): what a later delivery of the record matches."""
     idx = source.column_names.index(source.key[0])
-    if len(row) != len(source.columns) or not row[idx] or "\x00" in row[idx]:
+    if len(row) <= idx or not row[idx] or "\x00" in row[idx] or len(row[idx]) > source.columns[idx].max_length:
         return None
     return row[idx]
 

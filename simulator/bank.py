@@ -437,8 +437,14 @@ DIRTY_KINDS = (
 _DIRTY_FILES = ("deposit_balances", "loan_balances", "transactions", "service_interactions", "accounts")
 
 
-def dirty(rows: dict[str, list[list[str]]], rate: float, rng: np.random.Generator) -> dict[str, list[list[str]]]:
-    """Damage about ``rate`` of the data lines of the daily files, deterministically."""
+def dirty(rows: dict[str, list[list[str]]], rate: float, rng: np.random.Generator,
+          damaged_masters: dict[str, list[list[str]]] | None = None) -> dict[str, list[list[str]]]:
+    """Damage about ``rate`` of the data lines of the daily files, deterministically.
+
+    The undamaged form of each master line it damages is added to ``damaged_masters``: the bank sends
+    those records again, corrected, in the next delivery (``simulate``), as a source system does
+    after reading the quarantine report.
+    """
     if rate <= 0:
         return rows
     for name in _DIRTY_FILES:
@@ -449,6 +455,8 @@ def dirty(rows: dict[str, list[list[str]]], rate: float, rng: np.random.Generato
         for i in np.flatnonzero(rng.random(len(file_rows)) < rate):
             row = list(file_rows[i])
             kind = DIRTY_KINDS[rng.integers(len(DIRTY_KINDS))]
+            if source.is_master and damaged_masters is not None and kind != "duplicate_line":
+                damaged_masters.setdefault(name, []).append(list(row))
             money = [j for j, c in enumerate(source.columns) if c.kind == "money" and not c.nullable]
             dated = [j for j, c in enumerate(source.columns) if c.kind in ("date", "timestamp") and not c.nullable]
             coded = [j for j, c in enumerate(source.columns) if c.allowed]
@@ -505,9 +513,15 @@ def simulate(config: SimulationConfig, landing_dir: Path, truth_dir: Path) -> li
     """Write every delivery of the date range; return the folders written."""
     bank = Bank(config)
     folders = []
+    resend: dict[str, list[list[str]]] = {}
     for d, day in enumerate(config.days):
         folder = landing_dir / day.isoformat()
-        write_delivery(folder, day, dirty(bank.step(d), config.dirty_rate, _rng(config.seed, 4, d)))
+        rows = bank.step(d)
+        for name, lines in resend.items():  # yesterday's damaged master records, sent again corrected
+            delivered = {r[0] for r in rows[name]}
+            rows[name].extend(line for line in lines if line[0] not in delivered)
+        resend = {}
+        write_delivery(folder, day, dirty(rows, config.dirty_rate, _rng(config.seed, 4, d), resend))
         folders.append(folder)
         if d % 10 == 0 or d == bank.ndays - 1:
             log.info("simulated %s (%d of %d deliveries)", day, d + 1, bank.ndays)

@@ -5,9 +5,10 @@ keep only the last state and date every change to that run. So each delivered bu
 replayed in date order, ``dbt snapshot --vars '{snapshot_date: D}'`` reading only the master records
 delivered on D: every change is dated on the business date it was delivered, whatever the run pattern.
 
-A corrected re-delivery of an old date (and the later dates the loader reloads after it) rewinds the
-snapshots to that date and replays from there. ``audit.snapshot_replays`` records which delivery
-(batch) of each date has been replayed.
+A corrected re-delivery of an old date (and the later dates the loader reloads after it), or a
+revision of it (a quarantined master line retried into it), rewinds the snapshots to that date and
+replays from there. ``audit.snapshot_replays`` records which revision (batch) of each date has been
+replayed.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def _replay(settings: Settings) -> list[dt.date]:
             business_date date primary key,
             batch_id bigint not null,
             replayed_at timestamptz not null default now())""")
-        cur.execute("select business_date, batch_id from audit.deliveries order by business_date")
+        # a date's revision: its load, or a later change to it (a quarantined master line retried into it)
+        cur.execute("select business_date, revision_batch_id from audit.deliveries order by business_date")
         delivered = cur.fetchall()
         cur.execute("select business_date, batch_id from audit.snapshot_replays")
         replayed = dict(cur.fetchall())

@@ -1,15 +1,15 @@
-{#- The first business date an incremental model must (re)build: the earliest one loaded, or
-    re-delivered, since the newest delivery batch the model was built from (`batch_column`: the
-    facts carry each row's own batch_id, the value models the newest batch at build time in
-    built_from_batch_id). Every later date is rebuilt too, which is what is needed: the loader
-    reloads every date after a re-delivered one. The load registry has one row per date, so this
-    reads a few hundred rows, never raw.
+{#- The first business date an incremental model must (re)build: the earliest one loaded, re-delivered
+    or revised (a quarantined line retried, a late master resolving its events: audit.deliveries
+    revision_batch_id) since the newest batch the model was built from (`batch_column`, every model's
+    built_from_batch_id, recorded at build time). Every later date is rebuilt too, which is what is
+    needed: the loader reloads every date after a re-delivered one. The load registry has one row per
+    date, so this reads a few hundred rows, never raw.
     It is looked up when the model runs and written into its SQL as a date literal, so that Postgres
     plans with the real date: it skips every raw partition before it, and on a fact it reads the
     new date through the index (a subquery's value is unknown when planning, and the planner
     guessed a third of the table and scanned it all). `null::date` (nothing is rebuilt) when nothing
     is new. -#}
-{% macro first_new_business_date(batch_column='batch_id') -%}
+{% macro first_new_business_date(batch_column='built_from_batch_id') -%}
     {%- set first_date = new_business_dates_start(batch_column) -%}
     {{- return("date '" ~ first_date ~ "'" if first_date else 'null::date') -}}
 {%- endmacro %}
@@ -33,7 +33,7 @@
     {%- set query -%}
         select min(business_date)::text
         from {{ deliveries }}
-        where batch_id > (select coalesce(max({{ batch_column }}), 0) from {{ this }})
+        where revision_batch_id > (select coalesce(max({{ batch_column }}), 0) from {{ this }})
     {%- endset -%}
     {{- return(run_query(query).columns[0].values()[0]) -}}
 {%- endmacro %}

@@ -1,7 +1,7 @@
-{#- The newest delivery batch in the warehouse, recorded on each row a value model builds
-    (built_from_batch_id), so that its next run knows which business dates are new to it. -#}
+{#- The newest batch that loaded or revised a business date, recorded on each row an incremental model
+    builds (built_from_batch_id), so that its next run knows which business dates are new to it. -#}
 {% macro newest_batch_id() -%}
-    (select max(batch_id) from {{ source('audit', 'deliveries') }})
+    (select max(revision_batch_id) from {{ source('audit', 'deliveries') }})
 {%- endmacro %}
 
 {#- The newest delivered business date, recorded as built_through_date by the models that add up days. -#}

@@ -13,12 +13,12 @@ from tests.ingest.test_load import _copy_days, _rewrite_control
 from warehouse.dbt import run_dbt
 from warehouse.history import replay_snapshots
 
-# Every incremental model, and the mart built from them. The value models record the newest batch
-# (and date) they were built from, which a full refresh sets to the newest on every row: not compared.
+# Every incremental model, and the mart built from them. Each records the newest batch (and date) it
+# was built from, which a full refresh sets to the newest on every row: not compared.
 MODELS = {
-    "marts.fct_deposit_balances_daily": (),
-    "marts.fct_loan_balances_daily": (),
-    "marts.fct_transactions": (),
+    "marts.fct_deposit_balances_daily": ("built_from_batch_id",),
+    "marts.fct_loan_balances_daily": ("built_from_batch_id",),
+    "marts.fct_transactions": ("built_from_batch_id",),
     "intermediate.int_customer_months_valued": ("built_from_batch_id", "built_through_date"),
     "marts.customer_value_monthly": ("built_from_batch_id",),
     "marts.customer_360": (),

@@ -5,7 +5,8 @@
 --   loan spread     = outstanding x (rate charged - FTP rate) / days_in_year
 --   expected loss   = outstanding x PD(classification) x LGD / days_in_year
 --   cost to serve   = accounts held x unit cost per account-month + transactions x unit cost by channel
--- The sums are kept exact (the *_basis columns, before the division by 100 and days_in_year), so a
+-- Balance days are counted as delivered or estimated (a missing day carries the last known balance
+-- forward, fct_*_balances_daily.is_estimated). The sums are kept exact (the *_basis columns, before the division by 100 and days_in_year), so a
 -- month can be added to day by day. Incremental (macro monthly_build_plan): the nightly run adds
 -- the new days to their month; a re-delivered date rebuilds every month from its own.
 -- tests/dbt/test_incremental.py holds both ways to a full refresh.
@@ -88,7 +89,9 @@ deposit_contributions as (
         case
             when deposit_balances.is_first_day_in_month and deposit_balances.product_family = 'wealth' then 1
         end as wealth_accounts_held,
-        null::bigint as loan_accounts_held
+        null::bigint as loan_accounts_held,
+        case when not deposit_balances.is_estimated then 1 end as delivered_balance_days,
+        case when deposit_balances.is_estimated then 1 end as estimated_balance_days
     from deposit_balances_first_held as deposit_balances
     left join products on deposit_balances.product_code = products.product_code
 ),
@@ -115,7 +118,9 @@ loan_contributions as (
         null::date as last_transaction_date,
         null::bigint as deposit_accounts_held,
         null::bigint as wealth_accounts_held,
-        case when loan_balances.is_first_day_in_month then 1 end as loan_accounts_held
+        case when loan_balances.is_first_day_in_month then 1 end as loan_accounts_held,
+        case when not loan_balances.is_estimated then 1 end as delivered_balance_days,
+        case when loan_balances.is_estimated then 1 end as estimated_balance_days
     from loan_balances_first_held as loan_balances
     left join products on loan_balances.product_code = products.product_code
     left join classification_risk on loan_balances.classification = classification_risk.classification
@@ -140,7 +145,9 @@ transaction_contributions as (
         transactions.business_date as last_transaction_date,
         null::bigint as deposit_accounts_held,
         null::bigint as wealth_accounts_held,
-        null::bigint as loan_accounts_held
+        null::bigint as loan_accounts_held,
+        null::bigint as delivered_balance_days,
+        null::bigint as estimated_balance_days
     from transactions
     left join cost_to_serve on transactions.channel = cost_to_serve.cost_driver
 ),
@@ -166,7 +173,9 @@ month_so_far as (
         last_transaction_date,
         deposit_accounts_held,
         wealth_accounts_held,
-        loan_accounts_held
+        loan_accounts_held,
+        delivered_balance_days,
+        estimated_balance_days
     from {{ this }}
     where month_start_date >= date_trunc('month', {{ plan['start_date'] }})::date
 ),
@@ -203,8 +212,12 @@ months as (
         max(last_transaction_date) as last_transaction_date,
         coalesce(sum(deposit_accounts_held), 0)::bigint as deposit_accounts_held,
         coalesce(sum(wealth_accounts_held), 0)::bigint as wealth_accounts_held,
-        coalesce(sum(loan_accounts_held), 0)::bigint as loan_accounts_held
+        coalesce(sum(loan_accounts_held), 0)::bigint as loan_accounts_held,
+        coalesce(sum(delivered_balance_days), 0)::bigint as delivered_balance_days,
+        coalesce(sum(estimated_balance_days), 0)::bigint as estimated_balance_days
     from contributions
+    -- rows of an account not delivered yet (inferred member) belong to no customer until it arrives
+    where customer_id is not null
     group by customer_id, month_start_date
 ),
 
@@ -246,6 +259,8 @@ final as (
         months.deposit_accounts_held,
         months.wealth_accounts_held,
         months.loan_accounts_held,
+        months.delivered_balance_days,
+        months.estimated_balance_days,
         {{ newest_batch_id() }} as built_from_batch_id,
         {{ newest_business_date() }} as built_through_date
     from months

@@ -1,4 +1,8 @@
--- One row per account (its current version in the snap_accounts history), with its owner and product.
+-- One row per account: its current version in the snap_accounts history, with its owner and product;
+-- and one inferred member ("not yet delivered") per account that balances or transactions pointed at
+-- before its master record arrived. The inferred member has no owner or product: the facts that
+-- point at it count in no customer's value until the record arrives, and the loader then revises
+-- their dates so that they are rebuilt against the real account (late-arriving dimension).
 with
 
 accounts as (
@@ -10,7 +14,12 @@ products as (
     select * from {{ ref('dim_product') }}
 ),
 
-final as (
+unresolved_references as (
+    select * from {{ ref('stg_audit__unresolved_references') }}
+    where referenced_table = 'accounts'
+),
+
+delivered as (
     select
         accounts.account_id,
         accounts.customer_id,
@@ -22,9 +31,34 @@ final as (
         accounts.closed_date,
         accounts.contract_rate_pct,
         accounts.principal_cny,
-        accounts.closed_date is null as is_open
+        accounts.closed_date is null as is_open,
+        false as is_inferred_member
     from accounts
     left join products on accounts.product_code = products.product_code
+),
+
+inferred as (
+    select distinct
+        unresolved_references.referenced_key as account_id,
+        null::text as customer_id,
+        null::text as product_code,
+        null::text as product_family,
+        null::text as product_type,
+        null::date as opened_date,
+        null::date as maturity_date,
+        null::date as closed_date,
+        null::numeric as contract_rate_pct,
+        null::numeric as principal_cny,
+        null::boolean as is_open,
+        true as is_inferred_member
+    from unresolved_references
+    where not exists (select 1 from delivered where delivered.account_id = unresolved_references.referenced_key)
+),
+
+final as (
+    select * from delivered
+    union all
+    select * from inferred
 )
 
 select * from final

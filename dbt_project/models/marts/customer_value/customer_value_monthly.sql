@@ -1,6 +1,7 @@
 -- One row per customer per month in which the customer was active (onboarded by the month's end,
 -- not closed before its start): the value figures, the pyramid tier and the relationship type.
--- The RM and home sub-branch are the customer's as of the month's last day.
+-- The RM and home sub-branch are the customer's as of the month's last day. A month in which some
+-- account-day's balance was missing and carried forward is flagged is_estimated.
 -- Incremental by month: a run rebuilds the months from the first one with new business dates
 -- (ranks and tiers are within a month, so a month is always rebuilt whole).
 {{
@@ -77,6 +78,9 @@ figures as (
         coalesce(valued.transaction_count, 0) as transaction_count,
         coalesce(valued.digital_transaction_count, 0) as digital_transaction_count,
         coalesce(valued.accounts_held, 0) as accounts_held,
+        coalesce(valued.delivered_balance_days, 0) as delivered_balance_days,
+        coalesce(valued.estimated_balance_days, 0) as estimated_balance_days,
+        coalesce(valued.estimated_balance_days, 0) > 0 as is_estimated,
         valued.worst_classification_rank,
         round(coalesce(valued.deposit_spread_cny, 0), 2) as deposit_spread_cny,
         round(coalesce(valued.wealth_fee_income_cny, 0), 2) as wealth_fee_income_cny,
@@ -123,6 +127,9 @@ tiered as (
         transaction_count,
         digital_transaction_count,
         accounts_held,
+        delivered_balance_days,
+        estimated_balance_days,
+        is_estimated,
         worst_classification_rank,
         deposit_spread_cny,
         wealth_fee_income_cny,

@@ -1,13 +1,14 @@
 -- Carries the customer version (customer_key, rm_id, home_sub_branch_id) valid on the business date.
--- One row per loan account per business date, with days past due and classification.
--- Incremental like fct_deposit_balances_daily.
+-- One row per loan account per business date on which it was open, with days past due and
+-- classification: delivered, or carried forward from the last known day when the day's line is
+-- missing (is_estimated). Inferred accounts and incremental builds as in fct_deposit_balances_daily.
+{%- set since = first_new_business_date() if is_incremental() else none %}
+
 with
 
 balances as (
     select * from {{ ref('stg_bank__loan_balances') }}
-    {% if is_incremental() %}
-        where business_date >= {{ first_new_business_date() }}
-    {% endif %}
+    {% if since %}where business_date >= {{ since }}{% endif %}
 ),
 
 accounts as (
@@ -16,6 +17,35 @@ accounts as (
 
 customers as (
     select * from {{ ref('dim_customer') }}
+),
+
+{{ missing_balance_days('stg_bank__loan_balances', since,
+                        ['outstanding_cny', 'interest_rate_pct', 'days_past_due', 'classification'], ['loan']) }},
+
+delivered_and_estimated as (
+    select
+        account_id,
+        business_date,
+        outstanding_cny,
+        interest_rate_pct,
+        days_past_due,
+        classification,
+        batch_id,
+        false as is_estimated,
+        null::date as estimated_from_date
+    from balances
+    union all
+    select
+        account_id,
+        business_date,
+        outstanding_cny,
+        interest_rate_pct,
+        days_past_due,
+        classification,
+        batch_id,
+        true as is_estimated,
+        estimated_from_date
+    from estimated_balances
 ),
 
 final as (
@@ -31,8 +61,12 @@ final as (
         balances.interest_rate_pct,
         balances.days_past_due,
         balances.classification,
-        balances.batch_id
-    from balances
+        balances.is_estimated,
+        balances.estimated_from_date,
+        coalesce(accounts.is_inferred_member, false) as is_inferred_account,
+        balances.batch_id,
+        {{ newest_batch_id() }} as built_from_batch_id
+    from delivered_and_estimated as balances
     left join accounts on balances.account_id = accounts.account_id
     left join customers
         on accounts.customer_id = customers.customer_id

@@ -1,5 +1,7 @@
 -- Carries the customer version (customer_key, rm_id, home_sub_branch_id) valid on the business date.
--- One row per transaction from the settlement system. Incremental like fct_deposit_balances_daily.
+-- One row per transaction from the settlement system. A transaction of an account whose master has
+-- not arrived points at its inferred member (is_inferred_account). Incremental like
+-- fct_deposit_balances_daily.
 with
 
 transactions as (
@@ -31,7 +33,9 @@ final as (
         transactions.transaction_type,
         transactions.amount_cny,
         transactions.fee_cny,
-        transactions.batch_id
+        coalesce(accounts.is_inferred_member, false) as is_inferred_account,
+        transactions.batch_id,
+        {{ newest_batch_id() }} as built_from_batch_id
     from transactions
     left join accounts on transactions.account_id = accounts.account_id
     left join customers
