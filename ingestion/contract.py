@@ -23,6 +23,9 @@ VALUE_PATTERNS = {
     "int": r"-?\d{1,9}",
     "date": r"\d{4}-\d{2}-\d{2}",
     "timestamp": r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}",
+    # ids and codes: letters, digits, '_', '.', '-'; never a path separator, a space or a control
+    # character (an RM's id names the folder its PDF is written to)
+    "code": r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
 }
 MONEY_PATTERN = re.compile(VALUE_PATTERNS["money"], re.ASCII)
 CONTROL_COLUMNS = ("business_date", "file_name", "encoding", "row_count", "amount_total", "sha256")
@@ -46,6 +49,7 @@ class Column:
     nullable: bool = False
     allowed: tuple[str, ...] = ()  # closed code list, empty for free values
     non_negative: bool = False
+    is_code: bool = False  # an id or code: must match VALUE_PATTERNS["code"]
     max_length: int = 200
     description: str = ""
 
@@ -88,9 +92,12 @@ PRODUCT_FAMILIES = ("deposit", "loan", "wealth")
 PRODUCT_TYPES = ("demand_deposit", "time_deposit", "wealth_management", "mortgage", "consumer_loan",
                  "sme_working_capital")
 LOAN_CLASSIFICATIONS = ("normal", "special_mention", "substandard", "doubtful", "loss")
-CHANNELS = ("branch", "atm", "mobile", "web")
+# "system": postings the bank makes without the customer (interest credited, standing orders,
+# direct debits, batch fees): their own channel, so that they neither cost a branch visit nor
+# count as the customer's own activity.
+CHANNELS = ("branch", "atm", "mobile", "web", "system")
 TRANSACTION_TYPES = ("deposit", "withdrawal", "transfer_in", "transfer_out", "payment", "loan_repayment",
-                     "fee")
+                     "fee", "interest", "standing_order", "direct_debit", "batch_fee")
 INTERACTION_TYPES = ("inquiry", "complaint", "visit")
 INCOME_BANDS = ("low", "lower_middle", "middle", "upper_middle", "high")
 
@@ -100,10 +107,10 @@ ORG_UNITS = SourceFile(
     is_master=True,
     key=("org_unit_id",),
     columns=(
-        Column("org_unit_id", "text", description="Organisation unit code"),
+        Column("org_unit_id", "text", is_code=True, description="Organisation unit code"),
         Column("org_unit_name", "text", description="Display name"),
         Column("org_level", "text", allowed=ORG_LEVELS, description="Level in the hierarchy"),
-        Column("parent_org_unit_id", "text", nullable=True,
+        Column("parent_org_unit_id", "text", is_code=True, nullable=True,
                description="Parent unit; empty for the head office"),
     ),
 )
@@ -115,9 +122,9 @@ RELATIONSHIP_MANAGERS = SourceFile(
     key=("rm_id",),
     references={"sub_branch_id": "org_units"},
     columns=(
-        Column("rm_id", "text", description="Relationship manager code"),
+        Column("rm_id", "text", is_code=True, description="Relationship manager code"),
         Column("rm_name", "text", description="Name"),
-        Column("sub_branch_id", "text", description="Sub-branch the RM works in"),
+        Column("sub_branch_id", "text", is_code=True, description="Sub-branch the RM works in"),
         Column("hired_date", "date", description="Date the RM joined the bank"),
     ),
 )
@@ -128,7 +135,7 @@ PRODUCTS = SourceFile(
     is_master=True,
     key=("product_code",),
     columns=(
-        Column("product_code", "text", description="Product code"),
+        Column("product_code", "text", is_code=True, description="Product code"),
         Column("product_name", "text", description="Display name"),
         Column("product_family", "text", allowed=PRODUCT_FAMILIES, description="deposit, loan or wealth"),
         Column("product_type", "text", allowed=PRODUCT_TYPES, description="Product type within the family"),
@@ -145,7 +152,7 @@ CUSTOMERS = SourceFile(
     key=("customer_id",),
     references={"home_sub_branch_id": "org_units", "rm_id": "relationship_managers"},
     columns=(
-        Column("customer_id", "text", description="Customer number"),
+        Column("customer_id", "text", is_code=True, description="Customer number"),
         Column("customer_type", "text", allowed=CUSTOMER_TYPES, description="individual or enterprise"),
         Column("full_name", "text", description="Name (personal data)"),
         Column("national_id", "text", description="ID card or unified social credit code (personal data)"),
@@ -158,10 +165,11 @@ CUSTOMERS = SourceFile(
                description="Annual income band, or revenue band for an enterprise"),
         Column("district", "text", description="Home district"),
         Column("onboarding_date", "date", description="Date the customer relationship began"),
-        Column("home_sub_branch_id", "text", description="Home sub-branch"),
-        Column("rm_id", "text", description="Relationship manager"),
-        Column("referred_by_customer_id", "text", nullable=True, description="Customer who referred them"),
-        Column("group_id", "text", nullable=True, description="Family or enterprise group"),
+        Column("home_sub_branch_id", "text", is_code=True, description="Home sub-branch"),
+        Column("rm_id", "text", is_code=True, description="Relationship manager"),
+        Column("referred_by_customer_id", "text", is_code=True, nullable=True,
+               description="Customer who referred them"),
+        Column("group_id", "text", is_code=True, nullable=True, description="Family or enterprise group"),
         Column("closed_date", "date", nullable=True, description="Date the relationship closed"),
     ),
 )
@@ -173,9 +181,9 @@ ACCOUNTS = SourceFile(
     key=("account_id",),
     references={"customer_id": "customers", "product_code": "products"},
     columns=(
-        Column("account_id", "text", description="Account number"),
-        Column("customer_id", "text", description="Owner"),
-        Column("product_code", "text", description="Product"),
+        Column("account_id", "text", is_code=True, description="Account number"),
+        Column("customer_id", "text", is_code=True, description="Owner"),
+        Column("product_code", "text", is_code=True, description="Product"),
         Column("opened_date", "date", description="Opening date"),
         Column("maturity_date", "date", nullable=True, description="Maturity for time deposits and loans"),
         Column("closed_date", "date", nullable=True, description="Closing date"),
@@ -192,9 +200,11 @@ DEPOSIT_BALANCES = SourceFile(
     amount_column="balance_cny",
     references={"account_id": "accounts"},
     columns=(
-        Column("account_id", "text", description="Account number"),
-        Column("balance_cny", "money", non_negative=True, description="End-of-day balance, CNY"),
-        Column("interest_rate_pct", "rate", description="Rate paid to the customer, percent a year"),
+        Column("account_id", "text", is_code=True, description="Account number"),
+        Column("balance_cny", "money",
+               description="End-of-day balance, CNY; negative when a current account is overdrawn"),
+        Column("interest_rate_pct", "rate", description="Rate paid to the customer, percent a year; on an "
+               "overdrawn day, the rate charged on the overdraft"),
     ),
 )
 
@@ -205,7 +215,7 @@ LOAN_BALANCES = SourceFile(
     amount_column="outstanding_cny",
     references={"account_id": "accounts"},
     columns=(
-        Column("account_id", "text", description="Loan account number"),
+        Column("account_id", "text", is_code=True, description="Loan account number"),
         Column("outstanding_cny", "money", non_negative=True, description="End-of-day outstanding, CNY"),
         Column("interest_rate_pct", "rate", description="Rate charged, percent a year"),
         Column("days_past_due", "int", non_negative=True, description="Days past due"),
@@ -221,10 +231,11 @@ TRANSACTIONS = SourceFile(
     amount_column="amount_cny",
     references={"account_id": "accounts"},
     columns=(
-        Column("transaction_id", "text", description="Transaction reference"),
-        Column("account_id", "text", description="Account"),
+        Column("transaction_id", "text", is_code=True, description="Transaction reference"),
+        Column("account_id", "text", is_code=True, description="Account"),
         Column("transaction_at", "timestamp", description="Local time of the transaction"),
-        Column("channel", "text", allowed=CHANNELS, description="branch, atm, mobile or web"),
+        Column("channel", "text", allowed=CHANNELS,
+               description="branch, atm, mobile, web, or system (a posting the bank made without the customer)"),
         Column("transaction_type", "text", allowed=TRANSACTION_TYPES, description="Type"),
         Column("amount_cny", "money", non_negative=True, description="Amount, CNY"),
         Column("fee_cny", "money", non_negative=True, description="Fee charged, CNY"),
@@ -238,8 +249,8 @@ SERVICE_INTERACTIONS = SourceFile(
     key_unique_across_deliveries=True,
     references={"customer_id": "customers"},
     columns=(
-        Column("interaction_id", "text", description="Interaction reference"),
-        Column("customer_id", "text", description="Customer"),
+        Column("interaction_id", "text", is_code=True, description="Interaction reference"),
+        Column("customer_id", "text", is_code=True, description="Customer"),
         Column("interaction_type", "text", allowed=INTERACTION_TYPES, description="inquiry, complaint or visit"),
         Column("channel", "text", allowed=CHANNELS, description="Channel used"),
         Column("opened_at", "timestamp", description="When it was opened"),
@@ -304,12 +315,36 @@ UTF-8, header `business_date,file_name,encoding,row_count,amount_total,sha256`, 
 - A bad line is quarantined in `audit.quarantined_rows` (file, line number, rule, text) and the rest
   loads: wrong number of fields, a null where not allowed, a value of the wrong type, an impossible
   date, a negative amount where not allowed, a code outside its list, a duplicate key in the file,
-  a NUL byte, a field over 200 characters; a reference to a record never delivered on or before that
-  business date (unknown product, sub-branch or RM, an account of an unknown customer, a balance or
-  transaction of an unknown account); a transaction or interaction id already delivered on an earlier
-  date (the earliest delivery keeps it).
+  a NUL byte, a field over 200 characters (however long: a field of any length is quarantined, never
+  a reason to refuse the delivery), a blank line; in a master file, a reference to a record never
+  delivered on or before that business date (unknown product, sub-branch or RM, an account of an
+  unknown customer); a transaction or interaction id already delivered on an earlier date (the
+  earliest delivery keeps it). A line ends only at `\\n` (or `\\r\\n`): other control characters
+  inside a field (\\x1c-\\x1e, \\x0b, \\x0c, \\x85, U+2028, U+2029) are data.
+- An event (a balance, a transaction, an interaction) whose account or customer has not been
+  delivered yet is not quarantined: it loads against an inferred member ("not yet delivered",
+  `marts.dim_account.is_inferred_member`, the facts' `is_inferred_account` / `is_inferred_customer`),
+  registered in `audit.unresolved_references`, and counts for no customer until the record arrives.
+  When it does, the loader revises the events' dates (`audit.deliveries.revision_batch_id`) and the
+  next transform rebuilds them with the real attributes (late-arriving dimension).
+- The quarantine is a repair queue (`audit.quarantined_rows.status`): a line waits until it is
+  retried (it passes every rule now: loaded into its own date, once, tagged with the retry's batch),
+  superseded (a later delivery sends the same master record again) or released by a data engineer
+  with a reason. Master lines that waited for a record are retried by every later delivery;
+  `python -m warehouse quarantine list|retry|release` does the rest by hand. Each change is kept on
+  the line (batch, time, why) and revises its date.
+- A day with no usable balance for an open account (its line quarantined, or left out) is missing,
+  not zero: the balance facts carry the last known balance forward (`is_estimated`,
+  `estimated_from_date`), and `customer_value_monthly` counts `delivered_balance_days` against
+  `estimated_balance_days` and flags the month `is_estimated`.
+- An overdrawn current account has a negative `balance_cny`, and on that day `interest_rate_pct` is
+  the rate charged: the deposit spread of the day, balance x (FTP rate - rate), is then the
+  overdraft's lending spread.
 - Dates load in date order: a later delivery waits for a missing day, and a corrected re-delivery
-  of a date reloads every later date already loaded, so `raw` never depends on arrival order.
+  of a date reloads every later date already loaded (also when it was loaded by a run for its own
+  date: the later dates are then stale and pending), so `raw` never depends on arrival order.
+- A control file must list every file once; a data file must be a regular file (a folder or a
+  symbolic link in its place refuses the delivery).
 - The control file's amount total counts the lines whose field count is right and whose amount is a
   number, quarantined or not; every file's lines read = lines loaded + lines quarantined.
 - Each file of each date lands in its own partition of its `raw` table (`raw.<file>_<yyyymmdd>`),

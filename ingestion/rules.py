@@ -48,6 +48,8 @@ def check_value(column: contract.Column, value: str) -> str | None:
         return "no_nul_bytes"
     if len(value) > column.max_length:
         return "max_length"
+    if column.is_code and not PATTERNS["code"].fullmatch(value):
+        return "code_format"
     kind = column.kind
     if kind in PATTERNS and not PATTERNS[kind].fullmatch(value):
         return {"money": "numeric", "rate": "numeric", "int": "integer", "date": "date_format",
@@ -76,6 +78,8 @@ def _column_is_clean(column: contract.Column, values: tuple[str, ...]) -> bool:
         return False
     pattern = PATTERNS.get(column.kind)
     if pattern is not None and len(pattern.findall(joined)) != len(values) - empties:
+        return False
+    if column.is_code and len(PATTERNS["code"].findall(joined)) != len(values) - empties:
         return False
     if column.non_negative and "-" in joined:
         return False
@@ -188,9 +192,9 @@ def _arrow_column_is_clean(column: contract.Column, values: pa.ChunkedArray, kno
         values = pc.filter(values, pc.invert(empty))
         if not len(values):
             return True
-    pattern = contract.VALUE_PATTERNS.get(column.kind)
-    if pattern and not pc.all(pc.match_substring_regex(values, f"^{pattern}$")).as_py():
-        return False
+    for pattern in (contract.VALUE_PATTERNS.get(column.kind), column.is_code and contract.VALUE_PATTERNS["code"]):
+        if pattern and not pc.all(pc.match_substring_regex(values, f"^{pattern}$")).as_py():
+            return False
     if column.non_negative and pc.any(pc.starts_with(values, "-")).as_py():
         return False
     if column.allowed and not pc.all(pc.is_in(values, value_set=pa.array(column.allowed))).as_py():

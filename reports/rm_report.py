@@ -162,6 +162,17 @@ def render_book(book: Book, path: Path) -> Path:
     return path
 
 
+def report_path(reports_dir: Path, book: Book) -> Path:
+    """``reports_dir/<YYYY-MM>/<rm_id>.pdf``, never outside ``reports_dir`` whatever the RM id holds
+    (the contract already quarantines an id that is not a plain code)."""
+    root = Path(reports_dir).resolve()
+    path = (root / f"{book.month_start_date:%Y-%m}" / f"{book.rm_id}.pdf").resolve()
+    if path.parent.parent != root:
+        raise ValueError(f"RM id {book.rm_id!r} (marts.customer_segments) would write its report outside {root}; "
+                         "an RM id must be a plain code (docs/data-contract.md): correct it in the RM master")
+    return path
+
+
 def render_all(conn, reports_dir: Path) -> list[Path]:
     """One PDF per RM in ``reports_dir/<YYYY-MM>/<rm_id>.pdf``; return the paths."""
     books = read_books(conn)
@@ -169,7 +180,7 @@ def render_all(conn, reports_dir: Path) -> list[Path]:
         raise RuntimeError("marts.customer_segments is empty: run the segmentation and dbt build first")
     paths = []
     for number, book in enumerate(books, start=1):
-        paths.append(render_book(book, Path(reports_dir) / f"{book.month_start_date:%Y-%m}" / f"{book.rm_id}.pdf"))
+        paths.append(render_book(book, report_path(reports_dir, book)))
         if number % 10 == 0 or number == len(books):
             log.info("rendered %d of %d RM reports", number, len(books))
     return paths

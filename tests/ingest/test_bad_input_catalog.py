@@ -17,8 +17,6 @@ from ingestion.load import DeliveryError, load_pending
 from tests.ingest.test_load import _raw_counts, _rewrite_control
 
 DAY2 = "2026-07-02"
-# characters that str.splitlines() takes for line breaks, though the contract ends lines only at \n
-CONTROL_CHARACTERS = "T2026\x1c\x1d\x1e\x0b\x0c\x85\u2028\u2029X"
 
 
 def _lines(path, encoding="utf-8"):
@@ -89,9 +87,15 @@ CASES = {
     "impossible date": (lambda f, t: (_edit_field(f, "transactions.csv", "transaction_at", "2026-02-30 10:00:00"),
                                       _rewrite_control(f)),
                         ("quarantine", "transactions.csv", "valid_timestamp")),
-    "negative balance": (lambda f, t: (_edit_field(f, "deposit_balances.csv", "balance_cny", "-5.00"),
-                                       _rewrite_control(f)),
-                         ("quarantine", "deposit_balances.csv", "non_negative")),
+    "negative loan outstanding": (lambda f, t: (_edit_field(f, "loan_balances.csv", "outstanding_cny", "-5.00"),
+                                                _rewrite_control(f)),
+                                  ("quarantine", "loan_balances.csv", "non_negative")),
+    "overdrawn current account": (lambda f, t: (_edit_field(f, "deposit_balances.csv", "balance_cny", "-5.00"),
+                                                _rewrite_control(f)), ("accept", None)),
+    "a system posting (interest credited)": (
+        lambda f, t: (_edit_field(f, "transactions.csv", "channel", "system"),
+                      _edit_field(f, "transactions.csv", "transaction_type", "interest"), _rewrite_control(f)),
+        ("accept", None)),
     "duplicate key within a file": (lambda f, t: (_append(f, "transactions.csv", _lines(f / "transactions.csv")[1]),
                                                   _rewrite_control(f)),
                                     ("quarantine", "transactions.csv", "unique_key_in_file")),
@@ -120,13 +124,9 @@ CASES = {
                                                                  *_lines(f / "transactions.csv")[2:]]),
                                  _rewrite_control(f)),
                    ("quarantine", "transactions.csv", "column_count")),
-    "control characters inside a field": (
-        lambda f, t: (_edit_field(f, "transactions.csv", "transaction_id", CONTROL_CHARACTERS), _rewrite_control(f)),
-        ("accept", None)),
-    "control characters inside a field, another field quoted": (
-        lambda f, t: (_edit_field(f, "transactions.csv", "channel", '"atm"', line=2),
-                      _edit_field(f, "transactions.csv", "transaction_id", CONTROL_CHARACTERS), _rewrite_control(f)),
-        ("accept", None)),
+    "a path in an id": (lambda f, t: (_edit_field(f, "transactions.csv", "transaction_id", "../../../../tmp/x/T1"),
+                                      _rewrite_control(f)),
+                        ("quarantine", "transactions.csv", "code_format")),
     "field over 131,072 characters": (lambda f, t: (_edit_field(f, "transactions.csv", "transaction_id", "T" * 140_000),
                                                     _rewrite_control(f)),
                                       ("quarantine", "transactions.csv", "max_length")),

@@ -369,3 +369,34 @@ def test_a_load_waits_for_a_transform_in_progress_and_commits_after_it(tiny_bank
     loading.join(timeout=120)
     assert not errors, errors
     assert deliveries() == 1
+
+
+def test_control_characters_inside_a_field_are_data_whichever_way_the_file_goes(tiny_bank, tmp_path, settings,
+                                                                              conn):
+    """Characters that str.splitlines() takes for line breaks stay inside their field, both when the
+    file is copied whole and when another line's quoted field sends it line by line."""
+    name = "Wang\x1c\x1d\x1e\x0b\x0c\x85\u2028\u2029Li"
+    for quoted in (False, True):
+        landing = _copy_days(tiny_bank, tmp_path / f"landing_{quoted}", days=1)
+        folder = next(landing.iterdir())
+        path = folder / "relationship_managers.csv"
+        lines = path.read_text(encoding="utf-8").split("\n")
+        fields = lines[1].split(",")
+        fields[1] = name
+        lines[1] = ",".join(fields)
+        if quoted:
+            other = lines[2].split(",")
+            other[1] = f'"{other[1]}"'
+            lines[2] = ",".join(other)
+        path.write_bytes("\n".join(lines).encode("utf-8"))
+        _rewrite_control(folder)
+        database = settings.__class__.from_env({"WAREHOUSE_URL": settings.warehouse_url,
+                                                "BANK_LANDING_DIR": str(landing)})
+        [result] = load_pending(database, dt.date(2026, 7, 1))
+        rms = next(f for f in result.files if f.file_name == "relationship_managers.csv")
+        assert (rms.rows_quarantined, rms.fast_path) == (0, not quoted)
+        with conn.cursor() as cur:
+            cur.execute("select rm_name from raw.relationship_managers where rm_id = %s", (fields[0],))
+            assert cur.fetchall() == [(name,)]
+            cur.execute("drop schema raw cascade; drop schema audit cascade")
+        conn.commit()

@@ -31,3 +31,17 @@ def test_the_pdf_lists_the_rm_and_their_customers_with_embedded_chinese_font(tmp
     assert any("/DescendantFonts" in f or "/FontDescriptor" in f for f in embedded)
     images = [img for page in reader.pages for img in page.images]
     assert images, "the tier chart is missing"
+
+
+def test_an_rm_id_cannot_write_a_report_outside_the_reports_folder(tmp_path):
+    import dataclasses
+
+    import pytest
+
+    from reports.rm_report import report_path
+
+    root = tmp_path / "reports"
+    assert report_path(root, _book()) == (root / "2026-09" / "RM0007.pdf").resolve()
+    for rm_id in ("../../../../tmp/x/RM0003", "../RM0003", "/etc/RM0003"):
+        with pytest.raises(ValueError, match="outside"):
+            report_path(root, dataclasses.replace(_book(), rm_id=rm_id))

@@ -137,7 +137,7 @@ transaction_contributions as (
         null::numeric as loan_spread_basis,
         null::numeric as expected_credit_loss_basis,
         null::integer as worst_classification_rank,
-        1 as transaction_count,
+        case when transactions.channel <> 'system' then 1 end as transaction_count,
         case when transactions.channel in ('mobile', 'web') then 1 end as digital_transaction_count,
         transactions.amount_cny as transaction_amount_cny,
         transactions.fee_cny as fee_income_cny,
