@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
 
-from warehouse.settings import task_defaults
-
-RAW_DELIVERIES = Asset("warehouse://raw/bank_deliveries")
-CUSTOMER_VALUE_MARTS = Asset("warehouse://marts/customer_value")
-RM_REPORTS = Asset("file://reports/rm")
+from warehouse.schedule import CUSTOMER_VALUE_MARTS, RAW_DELIVERIES, RM_REPORTS, start_date, task_defaults
 
 DOC = """
 ### Bank customer value
@@ -27,7 +22,7 @@ Runs when `bank_extract_load` has loaded new deliveries (the `raw` asset):
 @dag(
     dag_id="bank_customer_value",
     schedule=[RAW_DELIVERIES],
-    start_date=pendulum.datetime(2026, 7, 1, tz="UTC"),
+    start_date=start_date(),
     catchup=False,
     max_active_runs=1,
     tags=["bank", "dbt", "ml", "reports"],

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import os
+from airflow.sdk import dag, task
 
-import pendulum
-from airflow.sdk import Asset, dag, task
+from warehouse.schedule import RAW_DELIVERIES, delivery_wait, start_date, task_defaults
 
-from warehouse.settings import task_defaults
-
-RAW_DELIVERIES = Asset("warehouse://raw/bank_deliveries")
-
-DELIVERY_WAIT = dt.timedelta(hours=float(os.environ.get("BANK_DELIVERY_WAIT_HOURS", "6")))
+DELIVERY_WAIT = delivery_wait()
 
 DOC = """
 ### Bank extract-load
@@ -26,7 +20,8 @@ starts `bank_customer_value`.
 `wait_for_delivery` waits for the run's own delivery (its control file) for up to
 `BANK_DELIVERY_WAIT_HOURS` (default 6), rescheduling itself between checks. When the delivery is
 late it fails and logs `LATE DELIVERY` (wire an Airflow notifier to it for e-mail or chat); the
-deliveries that did arrive are still loaded, and the run is marked failed so that someone looks.
+deliveries that did arrive are still loaded, and `check_delivery_arrived` then fails the run, so
+that someone looks. The first business date is `BANK_START_DATE`.
 """
 
 
@@ -42,7 +37,7 @@ def _alert_late_delivery(context) -> None:
 @dag(
     dag_id="bank_extract_load",
     schedule="@daily",
-    start_date=pendulum.datetime(2026, 7, 1, tz="UTC"),
+    start_date=start_date(),
     catchup=False,  # each run loads every pending delivery up to its date, so missed days are caught up anyway
     max_active_runs=1,
     tags=["bank", "extract-load", "raw"],
@@ -91,9 +86,33 @@ def bank_extract_load():
         logging.getLogger(__name__).info("load summary: %s", totals)
         return totals
 
+    @task(trigger_rule="all_done")  # the run's last word: failed while its own delivery is missing
+    def check_delivery_arrived(ds: str | None = None) -> None:
+        import logging
+
+        from airflow.exceptions import AirflowFailException
+
+        from ingestion import quarantine
+        from ingestion.contract import CONTROL_FILE
+        from warehouse.db import connect
+        from warehouse.settings import Settings
+
+        settings = Settings.from_env()
+        with connect(settings) as conn, conn.cursor() as cur:
+            waiting = [row for row in quarantine.summary(cur) if row[2] == quarantine.WAITING]
+        for file_name, rule, _, count, first, last in waiting:
+            logging.getLogger(__name__).info("quarantine: %d lines of %s wait under rule %s (%s to %s)",
+                                             count, file_name, rule, first, last)
+        if waiting:
+            logging.getLogger(__name__).info("list them with: python -m warehouse quarantine list --lines")
+        if not (settings.landing_dir / ds / CONTROL_FILE).exists():
+            raise AirflowFailException(f"LATE DELIVERY: the delivery for {ds} has not arrived in "
+                                       f"{settings.landing_dir}; the run is failed so that someone looks")
+
     pending = find_pending_deliveries()
-    wait_for_delivery() >> pending
-    load_deliveries(pending)
+    waited = wait_for_delivery()
+    waited >> pending
+    [waited, load_deliveries(pending)] >> check_delivery_arrived()
 
 
 bank_extract_load()

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,17 +60,3 @@ class Settings:
             "WAREHOUSE_PASSWORD": unquote(parts.password or ""),
             "WAREHOUSE_DATABASE": (parts.path or "/postgres").lstrip("/") or "postgres",
         }
-
-
-def task_defaults(env: dict[str, str] | None = None) -> dict:
-    """Airflow ``default_args`` for every task of the project's DAGs.
-
-    Retries default to 2, five minutes apart. The in-process demo and tests set
-    ``BANK_TASK_RETRIES=0`` so that a failure surfaces at once instead of after the retry delay.
-    """
-    env = os.environ if env is None else env
-    return {
-        "owner": "data-engineering",
-        "retries": int(env.get("BANK_TASK_RETRIES", "2")),
-        "retry_delay": dt.timedelta(minutes=float(env.get("BANK_TASK_RETRY_DELAY_MINUTES", "5"))),
-    }

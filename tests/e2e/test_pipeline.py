@@ -1,5 +1,6 @@
 """The whole pipeline on a tiny bank, through Airflow, against a real Postgres."""
 
+import json
 import math
 import re
 
@@ -149,6 +150,9 @@ def test_a_late_delivery_alerts_and_the_ones_that_arrived_still_load(tiny_bank, 
         airflow_local.dags_test("bank_extract_load", "2026-09-15", env)  # the tiny bank ends on 2026-08-31
     log_text = (tmp_path / "airflow" / "runs" / "bank_extract_load_2026-09-15.log").read_text()
     assert "LATE DELIVERY" in log_text, str(failure.value)[-2000:]
+    runs = airflow_local._airflow(["dags", "list-runs", "bank_extract_load", "-o", "json"], env)
+    listed = next(line for line in runs.stdout.splitlines() if line.startswith("["))  # (warnings come first)
+    assert [r["state"] for r in json.loads(listed)] == ["failed"], runs.stdout[-2000:]
     with psycopg2.connect(database_url) as connection, connection.cursor() as cur:
         cur.execute("select count(*) from audit.deliveries")
         assert cur.fetchone()[0] == len(list(tiny_bank.iterdir()))
