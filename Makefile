@@ -11,12 +11,16 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt
+.PHONY: demo test run setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt
 
 demo: setup ## simulate a bank and run the whole pipeline through Airflow
 	$(PY) -m warehouse demo
 
 test: setup lint pytest ## linters and the test suite against a real Postgres
+
+run: setup ## your own deliveries through both DAGs: make run LANDING=dir [THROUGH=YYYY-MM-DD]
+	@test -n "$(LANDING)" || (echo "usage: make run LANDING=<folder of delivery folders> [THROUGH=YYYY-MM-DD]"; exit 2)
+	$(PY) -m warehouse run --landing "$(LANDING)" $(if $(THROUGH),--through $(THROUGH))
 
 setup: $(VENV)/.synced
 

@@ -34,7 +34,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg2
@@ -45,6 +45,7 @@ from psycopg2 import sql
 
 from ingestion import contract, quarantine, raw
 from ingestion.contract import SourceFile
+from ingestion.control import ControlEntry, DeliveryError, read_control
 from ingestion.rules import PATTERNS, CleanFile, arrow_verdict, bad_rows, unknown_references
 from warehouse.db import WAREHOUSE_WRITE_LOCK
 
@@ -54,17 +55,6 @@ COPY_CHUNK_ROWS = 50_000
 # Raise it with every change to ensure_schema's statements: a warehouse at this version is not altered.
 SCHEMA_VERSION = 2
 PG_ENCODINGS = {"utf-8": "UTF8", "gbk": "GBK"}
-
-
-class DeliveryError(Exception):
-    """A whole delivery is unusable. The message names the file, the line, the rule and what to do."""
-
-    def __init__(self, path: Path, rule: str, detail: str, line: int | None = None):
-        self.path, self.rule, self.detail, self.line = path, rule, detail, line
-        where = f"{path}" + (f", line {line}" if line else "")
-        super().__init__(f"{where}: rule '{rule}' failed: {detail}. The delivery was not loaded and the "
-                         f"warehouse is unchanged; ask the source system for a corrected delivery, "
-                         f"then run the load again.")
 
 
 @dataclass
@@ -101,15 +91,6 @@ class DeliveryResult:
     @property
     def rows_quarantined(self) -> int:
         return sum(f.rows_quarantined for f in self.files)
-
-
-@dataclass(frozen=True)
-class ControlEntry:
-    file_name: str
-    encoding: str
-    row_count: int
-    amount_total: Decimal | None
-    sha256: str
 
 
 # -- schema ------------------------------------------------------------------------------------
@@ -218,58 +199,6 @@ def ensure_schema(conn) -> None:
         cur.execute("create table if not exists audit.schema_version (version integer not null, "
                     "upgraded_at timestamptz not null default now())")
         cur.execute("insert into audit.schema_version (version) values (%s)", (SCHEMA_VERSION,))
-
-
-# -- control file ------------------------------------------------------------------------------
-def read_control(folder: Path) -> tuple[dt.date, dict[str, ControlEntry], str]:
-    path = folder / contract.CONTROL_FILE
-    try:
-        business_date = dt.date.fromisoformat(folder.name)
-    except ValueError:
-        raise DeliveryError(folder, "delivery_folder_name",
-                            "a delivery folder must be named after its business date, YYYY-MM-DD") from None
-    if not path.exists():
-        raise DeliveryError(path, "control_file_present", "the control file is missing")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise DeliveryError(path, "control_file_encoding", f"not UTF-8 ({err.reason} at byte {err.start})") from None
-    lines = list(csv.reader(io.StringIO(text, newline="")))
-    if not lines or tuple(lines[0]) != contract.CONTROL_COLUMNS:
-        raise DeliveryError(path, "control_file_header", f"header must be {','.join(contract.CONTROL_COLUMNS)}",
-                            line=1)
-    entries: dict[str, ControlEntry] = {}
-    for number, row in enumerate(lines[1:], start=2):
-        if len(row) != len(contract.CONTROL_COLUMNS):
-            raise DeliveryError(path, "control_file_columns", f"expected 6 fields, found {len(row)}", line=number)
-        date_text, file_name, encoding, count, total, digest = row
-        if date_text != business_date.isoformat():
-            raise DeliveryError(path, "business_date_matches_folder",
-                                f"control says {date_text} but the folder is {business_date}", line=number)
-        if file_name not in contract.BY_FILE_NAME:
-            raise DeliveryError(path, "known_file", f"'{file_name}' is not in the data contract", line=number)
-        if encoding.lower() not in contract.ENCODINGS:
-            raise DeliveryError(path, "known_encoding", f"encoding '{encoding}' is not one of "
-                                f"{', '.join(contract.ENCODINGS)}", line=number)
-        if file_name in entries:
-            raise DeliveryError(path, "control_lists_each_file_once", f"'{file_name}' is listed twice",
-                                line=number)
-        try:
-            entries[file_name] = ControlEntry(file_name, encoding.lower(), int(count),
-                                              Decimal(total) if total else None, digest.lower())
-        except (ValueError, InvalidOperation):
-            raise DeliveryError(path, "control_file_numbers", "row_count and amount_total must be numbers",
-                                line=number) from None
-    missing = [f.file_name for f in contract.SOURCE_FILES if f.file_name not in entries]
-    if missing:
-        raise DeliveryError(path, "control_lists_every_file", f"no control line for {', '.join(missing)}")
-    for file_name in entries:
-        data_path = folder / file_name
-        if data_path.is_symlink() or (data_path.exists() and not data_path.is_file()):
-            raise DeliveryError(data_path, "regular_file", "a delivery holds the files themselves, not links or "
-                                "folders; put the file there in place of what is there")
-    return business_date, entries, hashlib.sha256(data).hexdigest()
 
 
 # -- parsing the slow way --------------------------------------------------------------------

@@ -6,6 +6,7 @@ is started. Under a real scheduler (docker-compose.yml) the same DAG files run u
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import subprocess
@@ -50,7 +51,17 @@ def migrate(env: dict[str, str]) -> None:
 
 
 def dags_test(dag_id: str, logical_date: str, env: dict[str, str]) -> Path:
-    """Run one DAG for one logical date in-process; return the log file; raise if any task failed."""
+    """Run one DAG for one logical date in-process; return the log file; raise if any task failed.
+
+    A logical date before the DAGs' start date (BANK_START_DATE) would run no task and still end
+    green: refused here, by name.
+    """
+    from warehouse.schedule import start_date
+
+    first = start_date(env).date()
+    if dt.date.fromisoformat(logical_date[:10]) < first:
+        raise RuntimeError(f"{dag_id} starts on {first} (BANK_START_DATE): airflow dags test {logical_date} would run "
+                           f"no task. Set BANK_START_DATE to the first business date delivered, or choose a later date")
     log_file = Path(env["AIRFLOW_HOME"]) / "runs" / f"{dag_id}_{logical_date}.log"
     result = _airflow(["dags", "test", dag_id, logical_date], env, log_file)
     output = result.stdout + result.stderr

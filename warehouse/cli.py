@@ -1,4 +1,4 @@
-"""Command line: ``python -m warehouse {start,stop,status,url,psql,demo,quarantine}`` (what the Makefile calls)."""
+"""Command line: ``python -m warehouse {start,stop,status,url,psql,demo,run,quarantine}`` (what the Makefile calls)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import argparse
 import datetime as dt
 import logging
 import os
+import re
 import sys
+from pathlib import Path
 
-from warehouse.embedded import EmbeddedWarehouse, _postgres_bin_path
-from warehouse.settings import Settings
+from warehouse.embedded import EmbeddedWarehouse, _postgres_bin_path, running_url
+from warehouse.settings import PROJECT_DIR, Settings
 
 log = logging.getLogger("warehouse")
 
@@ -108,61 +110,65 @@ def cmd_quarantine(args) -> int:
     return 0
 
 
-def cmd_demo(args) -> int:
-    from simulator.bank import SimulationConfig, simulate
+def _run_pipeline(url: str, landing_dir: Path, reports_dir: Path, airflow_home: Path, first: dt.date,
+                  through: dt.date, step: int, steps: int) -> Path:
+    """Both DAGs through Airflow (in-process) for every pending delivery up to ``through``; the run log."""
     from warehouse import airflow_local
-    from warehouse.db import connect, table_counts
 
-    url = ensure_warehouse()
-    settings = Settings.from_env({**os.environ, "WAREHOUSE_URL": url})
-    config = SimulationConfig(customers=args.customers, start_date=args.start, end_date=args.end, seed=args.seed,
-                              dirty_rate=args.dirty_rate)
-    print(f"1/4 simulating the bank: {config.customers} customers, {config.start_date} to {config.end_date}, "
-          f"seed {config.seed}, {config.dirty_rate:.2%} of lines damaged on purpose -> {settings.landing_dir}",
-          flush=True)
-    simulate(config, settings.landing_dir, settings.landing_dir.parent / "ground_truth")
-
-    env = airflow_local.airflow_env(extra={
+    env = airflow_local.airflow_env(airflow_home, extra={
         "WAREHOUSE_URL": url,
-        "BANK_LANDING_DIR": str(settings.landing_dir),
-        "BANK_REPORTS_DIR": str(settings.reports_dir),
+        "BANK_LANDING_DIR": str(landing_dir),
+        "BANK_REPORTS_DIR": str(reports_dir),
+        "BANK_START_DATE": first.isoformat(),
         "BANK_TASK_RETRIES": "0",
     })
-    print("2/4 preparing Airflow's metadata database (airflow db migrate)", flush=True)
+    print(f"{step}/{steps} preparing Airflow's metadata database (airflow db migrate)", flush=True)
     airflow_local.migrate(env)
-    logical_date = config.end_date.isoformat()
-    print(f"3/4 airflow dags test bank_extract_load {logical_date}", flush=True)
-    airflow_local.dags_test("bank_extract_load", logical_date, env)
-    print(f"4/4 airflow dags test bank_customer_value {logical_date} (history snapshots, dbt build, K-Means, "
-          "dbt build, PDFs)",
-          flush=True)
-    run_log = airflow_local.dags_test("bank_customer_value", logical_date, env)
+    print(f"{step + 1}/{steps} airflow dags test bank_extract_load {through}", flush=True)
+    airflow_local.dags_test("bank_extract_load", through.isoformat(), env)
+    print(f"{step + 2}/{steps} airflow dags test bank_customer_value {through} (history snapshots, dbt build, "
+          "K-Means, dbt build, PDFs)", flush=True)
+    return airflow_local.dags_test("bank_customer_value", through.isoformat(), env)
+
+
+def _print_summary(settings: Settings, url: str, run_log: Path, what: str) -> None:
+    from ingestion import quarantine
+    from warehouse.db import connect, table_counts
 
     with connect(settings) as conn:
         counts = table_counts(conn, "marts")
         with conn.cursor() as cur:
-            cur.execute("select count(*), coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0) "
-                        "from audit.deliveries")
-            deliveries, loaded, quarantined = cur.fetchone()
+            cur.execute("select count(*), min(business_date), max(business_date), coalesce(sum(rows_loaded), 0), "
+                        "coalesce(sum(rows_quarantined), 0) from audit.deliveries")
+            deliveries, first, last, loaded, quarantined = cur.fetchone()
+            waiting = sum(r[3] for r in quarantine.summary(cur) if r[2] == quarantine.WAITING)
+            cur.execute("select count(distinct referenced_key) from audit.unresolved_references "
+                        "where resolved_batch_id is null")
+            unresolved = cur.fetchone()[0]
             cur.execute("select count(*), count(*) filter (where dbt_valid_to is not null) "
                         "from snapshots.snap_customer_assignments")
             assignments, reassigned = cur.fetchone()
             cur.execute("select value_tier, count(*) from marts.customer_segments group by 1 order by 2")
             tiers = cur.fetchall()
+            cur.execute("select count(*) filter (where is_estimated), count(*) from marts.customer_value_monthly")
+            estimated_months, months = cur.fetchone()
             cur.execute("select run_id, month_start_date, clusters, round(silhouette::numeric, 3) "
                         "from ml.segmentation_runs order by created_at desc limit 1")
             run = cur.fetchone()
     reports = sorted((settings.reports_dir / f"{run[1]:%Y-%m}").glob("*.pdf"))
 
-    print("\nThe demo bank is in the warehouse.")
-    print(f"  raw: {deliveries} deliveries, {loaded:,} rows loaded, {quarantined:,} quarantined "
-          f"(see audit.quarantined_rows: file, line, rule, text)")
+    print(f"\n{what}")
+    print(f"  raw: {deliveries} deliveries ({first} to {last}), {loaded:,} rows loaded, {quarantined:,} quarantined, "
+          f"{waiting:,} of them waiting for a repair (python -m warehouse quarantine list)")
+    print(f"  {unresolved:,} accounts or customers referenced but not delivered yet (inferred members, "
+          "audit.unresolved_references)")
     print(f"  history: {assignments:,} customer → RM assignments in snapshots.snap_customer_assignments, "
           f"{reassigned:,} of them ended by a re-assignment")
     print("  marts (rows):")
     for name in MARTS_SHOWN:
         if name in counts:
             print(f"    marts.{name:<30} {counts[name]:>10,}")
+    print(f"  {estimated_months:,} of {months:,} customer-months rest partly on estimated (carried-forward) balances")
     print(f"  tiers for {run[1]:%Y-%m}: " + ", ".join(f"{t} {n}" for t, n in tiers))
     print(f"  segmentation run {run[0]}: {run[2]} segments, silhouette {run[3]}")
     print(f"  {len(reports)} RM reports:")
@@ -172,9 +178,73 @@ def cmd_demo(args) -> int:
         print(f"    ... and {len(reports) - 3} more in {reports[0].parent}")
     print(f"  Airflow run log: {run_log}")
     print("\nConnect a BI tool or psql:")
-    print(f"  psql {url}        (or: make psql)")
+    print(f"  psql {url}" + ("        (or: make psql)" if url == running_url() else ""))
     if _uses_embedded():
         print("  the embedded warehouse keeps running; stop it with: make warehouse-stop")
+
+
+def cmd_demo(args) -> int:
+    from simulator.bank import SimulationConfig, simulate
+
+    url = ensure_warehouse()
+    settings = Settings.from_env({**os.environ, "WAREHOUSE_URL": url})
+    config = SimulationConfig(customers=args.customers, start_date=args.start, end_date=args.end, seed=args.seed,
+                              dirty_rate=args.dirty_rate)
+    print(f"1/4 simulating the bank: {config.customers} customers, {config.start_date} to {config.end_date}, "
+          f"seed {config.seed}, {config.dirty_rate:.2%} of lines damaged on purpose -> {settings.landing_dir}",
+          flush=True)
+    simulate(config, settings.landing_dir, settings.landing_dir.parent / "ground_truth")
+    run_log = _run_pipeline(url, settings.landing_dir, settings.reports_dir, PROJECT_DIR / ".airflow",
+                            config.start_date, config.end_date, 2, 4)
+    _print_summary(settings, url, run_log, "The demo bank is in the warehouse.")
+    return 0
+
+
+def delivered_dates(landing: Path) -> list[dt.date]:
+    """The business dates of the delivery folders (YYYY-MM-DD) in ``landing``."""
+    dates = []
+    for folder in landing.iterdir():
+        try:
+            dates.append(dt.date.fromisoformat(folder.name))
+        except ValueError:
+            continue
+    return sorted(dates)
+
+
+def cmd_run(args) -> int:
+    """Your own deliveries, through both DAGs, in a warehouse of their own."""
+    landing = Path(args.landing).resolve()
+    if not landing.is_dir():
+        raise SystemExit(f"error: {landing} is not a folder: --landing takes the folder that holds one delivery "
+                         "folder per business date (YYYY-MM-DD), see docs/adopting.md")
+    dates = delivered_dates(landing)
+    if not dates:
+        raise SystemExit(f"error: no delivery folder named YYYY-MM-DD in {landing} (docs/data-contract.md)")
+    through = args.through or dates[-1]
+    if not dates[0] <= through <= dates[-1]:
+        raise SystemExit(f"error: --through {through} is outside what was delivered to {landing} "
+                         f"({dates[0]} to {dates[-1]}): nothing would run for it; choose a date in that range")
+    name = re.sub(r"[^a-z0-9]+", "_", (args.name or (landing.parent.name if landing.name == "landing"
+                                                      else landing.name)).lower()).strip("_") or "bank"
+    if _uses_embedded():
+        from warehouse.db import ensure_database
+
+        server = EmbeddedWarehouse.default()
+        server.start()
+        database = f"bank_{name}"
+        ensure_database(server.server_url(), database)
+        url = server.server_url(database)
+        print(f"warehouse: database {database} on the embedded Postgres (the demo's is 'warehouse')")
+    else:
+        url = os.environ["WAREHOUSE_URL"].strip()
+        print(f"warehouse: WAREHOUSE_URL ({url.split('@')[-1]})")
+    output = PROJECT_DIR / "output" / name
+    settings = Settings.from_env({**os.environ, "WAREHOUSE_URL": url, "BANK_LANDING_DIR": str(landing),
+                                  "BANK_REPORTS_DIR": str(output / "reports")})
+    print(f"deliveries: {len(dates)} in {landing}, {dates[0]} to {dates[-1]}; running through {through}", flush=True)
+    run_log = _run_pipeline(url, landing, settings.reports_dir, PROJECT_DIR / ".airflow" / name, dates[0], through,
+                            1, 3)
+    _print_summary(settings, url, run_log, f"Your deliveries are in the warehouse (reports in {output}).")
     return 0
 
 
@@ -203,6 +273,12 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--dirty-rate", type=float, default=float(os.environ.get("DEMO_DIRTY_RATE", 0.0005)),
                       help="share of data lines damaged on purpose, to show the quarantine at work")
     demo.set_defaults(func=cmd_demo)
+    run = sub.add_parser("run", help="run both DAGs through Airflow on your own deliveries (docs/adopting.md)")
+    run.add_argument("--landing", required=True, help="folder with one delivery folder per business date")
+    run.add_argument("--through", type=dt.date.fromisoformat, help="last business date to run (default: the last "
+                     "delivered)")
+    run.add_argument("--name", help="name of its warehouse database and output folder (default: from the folder)")
+    run.set_defaults(func=cmd_run)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "psql":  # psql takes its own options (-c, -f, ...); nobody else does
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
