@@ -67,7 +67,7 @@ def bank_customer_value():
 
         settings = Settings.from_env()
         with connect(settings) as conn:
-            paths = render_all(conn, settings.reports_dir)
+            paths = render_all(conn, settings.reports_dir, settings.currency)
         logging.getLogger(__name__).info("segmentation run %s: %d RM reports in %s",
                                          segmentation_run_id, len(paths),
                                          settings.reports_dir)

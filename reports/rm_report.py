@@ -80,7 +80,7 @@ def _money(value) -> str:
     return f"{float(value):,.0f}"
 
 
-def _tier_chart(book: Book) -> Image:
+def _tier_chart(book: Book, currency: str) -> Image:
     counts = {t: 0 for t in TIERS}
     values = {t: 0.0 for t in TIERS}
     for row in book.customers:
@@ -92,7 +92,7 @@ def _tier_chart(book: Book) -> Image:
     left.set_title("Customers by tier", fontsize=10)
     right.bar(TIERS, [values[t] for t in TIERS], color=bar_colours)
     right.axhline(0, color="black", linewidth=0.6)
-    right.set_title("Current value by tier (CNY, month)", fontsize=10)
+    right.set_title(f"Current value by tier ({currency}, month)", fontsize=10)
     for axis in (left, right):
         axis.tick_params(labelsize=8)
         axis.spines[["top", "right"]].set_visible(False)
@@ -104,7 +104,8 @@ def _tier_chart(book: Book) -> Image:
     return Image(buffer, width=250 * mm, height=72 * mm)
 
 
-def render_book(book: Book, path: Path) -> Path:
+def render_book(book: Book, path: Path, currency: str = "CNY") -> Path:
+    """The RM's PDF; amounts are labelled in ``currency`` (configuration: BANK_CURRENCY)."""
     _register_font()
     styles = getSampleStyleSheet()
     body = ParagraphStyle("body", parent=styles["BodyText"], fontName=CJK_FONT, fontSize=9, leading=12)
@@ -122,15 +123,15 @@ def render_book(book: Book, path: Path) -> Path:
         Spacer(1, 3 * mm),
         Paragraph(
             f"<b>{len(book.customers)}</b> customers; tier mix: {tier_mix}. Current value this month: "
-            f"<b>CNY {_money(total_value)}</b>. Daily-average deposits CNY {_money(total_deposits)}, "
-            f"daily-average loans CNY {_money(total_loans)}. {outliers} customer(s) behave unlike their segment "
+            f"<b>{currency} {_money(total_value)}</b>. Daily-average deposits {currency} {_money(total_deposits)}, "
+            f"daily-average loans {currency} {_money(total_loans)}. {outliers} customer(s) behave unlike their segment "
             f"(outliers: look at them first).", body),
         Spacer(1, 2 * mm),
-        _tier_chart(book),
+        _tier_chart(book, currency),
         Spacer(1, 2 * mm),
     ]
     header = ["Bank rank", "Customer", "Name", "Type", "Tier", "Relationship", "Segment", "Deposits (avg)",
-              "Wealth (avg)", "Loans (avg)", "Txns", "Value (CNY)"]
+              "Wealth (avg)", "Loans (avg)", "Txns", f"Value ({currency})"]
     rows = [header]
     for r in book.customers:
         (customer_id, name, ctype, tier, relationship, segment, outlier, rank, deposits, wealth, loans, txns,
@@ -173,14 +174,14 @@ def report_path(reports_dir: Path, book: Book) -> Path:
     return path
 
 
-def render_all(conn, reports_dir: Path) -> list[Path]:
+def render_all(conn, reports_dir: Path, currency: str = "CNY") -> list[Path]:
     """One PDF per RM in ``reports_dir/<YYYY-MM>/<rm_id>.pdf``; return the paths."""
     books = read_books(conn)
     if not books:
         raise RuntimeError("marts.customer_segments is empty: run the segmentation and dbt build first")
     paths = []
     for number, book in enumerate(books, start=1):
-        paths.append(render_book(book, report_path(reports_dir, book)))
+        paths.append(render_book(book, report_path(reports_dir, book), currency))
         if number % 10 == 0 or number == len(books):
             log.info("rendered %d of %d RM reports", number, len(books))
     return paths

@@ -25,6 +25,9 @@ class Settings:
     reports_dir: Path
     dbt_project_dir: Path
     dbt_target: str
+    # the reporting currency's label in reports (BANK_CURRENCY); the figures are the bank's own
+    # amounts, whatever their currency: the *_cny names are the contract's, see docs/adopting.md
+    currency: str = "CNY"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -46,6 +49,7 @@ class Settings:
             reports_dir=Path(env.get("BANK_REPORTS_DIR", PROJECT_DIR / "output" / "reports")),
             dbt_project_dir=Path(env.get("DBT_PROJECT_DIR", PROJECT_DIR / "dbt_project")),
             dbt_target=env.get("DBT_TARGET", "warehouse"),
+            currency=env.get("BANK_CURRENCY", "CNY").strip() or "CNY",
         )
 
     def dbt_env(self) -> dict[str, str]:

@@ -45,3 +45,8 @@ def test_an_rm_id_cannot_write_a_report_outside_the_reports_folder(tmp_path):
     for rm_id in ("../../../../tmp/x/RM0003", "../RM0003", "/etc/RM0003"):
         with pytest.raises(ValueError, match="outside"):
             report_path(root, dataclasses.replace(_book(), rm_id=rm_id))
+
+
+def test_the_currency_label_is_configuration(tmp_path):
+    text = "\n".join(page.extract_text() for page in PdfReader(render_book(_book(), tmp_path / "r.pdf", "HKD")).pages)
+    assert "HKD" in text and "CNY" not in text
