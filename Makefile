@@ -7,22 +7,32 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
+# Debian's Chromium, for the test that opens Airflow's UI (installed when we are root, as on CI)
+BROWSER := /usr/bin/chromium
 # Use this machine's Python; never download one.
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test run setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt
+.PHONY: demo test run airflow setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt
 
 demo: setup ## simulate a bank and run the whole pipeline through Airflow
 	$(PY) -m warehouse demo
 
 test: setup lint pytest ## linters and the test suite against a real Postgres
 
+airflow: setup ## Airflow's UI, scheduler and DAG processor on this machine (http://127.0.0.1:8080), Ctrl-C stops
+	$(PY) -m warehouse airflow
+
 run: setup ## your own deliveries through both DAGs: make run LANDING=dir [THROUGH=YYYY-MM-DD]
 	@test -n "$(LANDING)" || (echo "usage: make run LANDING=<folder of delivery folders> [THROUGH=YYYY-MM-DD]"; exit 2)
 	$(PY) -m warehouse run --landing "$(LANDING)" $(if $(THROUGH),--through $(THROUGH))
 
-setup: $(VENV)/.synced
+setup: $(VENV)/.synced $(BROWSER)
+
+$(BROWSER):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "Chromium is missing: the Airflow UI test needs it (apt-get install chromium)"; fi
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)

@@ -1,16 +1,26 @@
-"""Run the project's DAGs in-process with Airflow (``airflow dags test``), as the demo and tests do.
+"""Airflow on this machine, without Docker, against the same DAG files a deployment runs.
 
-Airflow keeps its metadata in SQLite under ``AIRFLOW_HOME`` (default ``.airflow/``); no scheduler
-is started. Under a real scheduler (docker-compose.yml) the same DAG files run unchanged.
+- In-process (``dags_test``: ``airflow dags test``), as the demo, ``python -m warehouse run`` and the
+  tests do: metadata in SQLite under ``AIRFLOW_HOME`` (default ``.airflow/``), no scheduler.
+- The local stack (``local_stack``; ``make airflow``): API server with the UI, scheduler
+  (LocalExecutor) and DAG processor, metadata in Postgres, so that a data engineer watches and
+  triggers the runs in Airflow's own UI.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
+import secrets
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from warehouse.settings import PROJECT_DIR
@@ -70,3 +80,69 @@ def dags_test(dag_id: str, logical_date: str, env: dict[str, str]) -> Path:
         raise RuntimeError(f"airflow dags test {dag_id} {logical_date} failed (exit {result.returncode}); "
                            f"full log: {log_file}\n{output[-4000:]}")
     return log_file
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def local_stack_env(airflow_home: Path, metadata_url: str, api_port: int, extra: dict[str, str] | None = None
+                    ) -> dict[str, str]:
+    """The environment of every component of the local stack: one metadata database, one API port and
+    one token secret (the scheduler's workers call the API server with it)."""
+    return airflow_env(airflow_home, extra={
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+        "AIRFLOW__API__HOST": "127.0.0.1",  # this machine only
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+        # a laptop's stack, on 127.0.0.1 only: the UI opens without a login (never in a deployment)
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        **(extra or {}),
+    })
+
+
+@contextlib.contextmanager
+def local_stack(env: dict[str, str], timeout: float = 240) -> Iterator[str]:
+    """Start the API server, the scheduler and the DAG processor; yield the UI's URL once the API
+    server answers and the DAG processor has the project's DAGs; stop them all on the way out."""
+    home = Path(env["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    port = env["AIRFLOW__API__PORT"]
+    url = f"http://127.0.0.1:{port}"
+    processes = []
+    try:
+        for component in (["api-server", "--host", "127.0.0.1", "--port", port], ["scheduler"], ["dag-processor"]):
+            with (home / f"{component[0]}.log").open("w") as log_file:
+                processes.append(subprocess.Popen([str(Path(sys.executable).with_name("airflow")), *component],
+                                                  env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                                  cwd=PROJECT_DIR, start_new_session=True))
+        deadline = time.monotonic() + timeout
+        while True:
+            if any(p.poll() is not None for p in processes):
+                raise RuntimeError(f"an Airflow component stopped at start; see the logs in {home}")
+            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=5):
+                listed = _airflow(["dags", "list", "-o", "plain"], env).stdout
+                if "bank_extract_load" in listed and "bank_customer_value" in listed:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Airflow did not come up within {timeout:.0f} s; see the logs in {home}")
+            time.sleep(2)
+        log.info("Airflow UI on %s (logs in %s)", url, home)
+        yield url
+    finally:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)

@@ -1,4 +1,5 @@
-"""Command line: ``python -m warehouse {start,stop,status,url,psql,demo,run,quarantine}`` (what the Makefile calls)."""
+"""Command line: ``python -m warehouse {start,stop,status,url,psql,demo,run,airflow,quarantine}`` (what the
+Makefile calls)."""
 
 from __future__ import annotations
 
@@ -248,6 +249,41 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_airflow(args) -> int:
+    """Airflow's own UI, scheduler and DAG processor on this machine, against the same DAGs and warehouse."""
+    import time
+
+    from warehouse import airflow_local
+    from warehouse.db import ensure_database
+
+    url = ensure_warehouse()
+    if _uses_embedded():
+        server = EmbeddedWarehouse.default()
+        ensure_database(server.server_url(), "airflow_metadata")
+        metadata = server.server_url("airflow_metadata").replace("postgresql://", "postgresql+psycopg2://", 1)
+    elif os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"):
+        metadata = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    else:
+        raise SystemExit("error: with WAREHOUSE_URL set, say where Airflow keeps its metadata: "
+                         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg2://user:password@host/airflow")
+    settings = Settings.from_env({**os.environ, "WAREHOUSE_URL": url})
+    env = airflow_local.local_stack_env(PROJECT_DIR / ".airflow" / "stack", metadata, args.port, extra={
+        "WAREHOUSE_URL": url, "BANK_LANDING_DIR": str(settings.landing_dir),
+        "BANK_REPORTS_DIR": str(settings.reports_dir)})
+    print("preparing Airflow's metadata database (airflow db migrate)", flush=True)
+    airflow_local.migrate(env)
+    print(f"starting the API server, scheduler and DAG processor (logs in {env['AIRFLOW_HOME']})", flush=True)
+    with airflow_local.local_stack(env) as ui:
+        print(f"Airflow UI: {ui}/dags  (this machine only, no login). Unpause a DAG or trigger a run there; "
+              f"deliveries are read from {settings.landing_dir}. Ctrl-C stops Airflow.", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("stopping Airflow")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m warehouse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -279,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
                      "delivered)")
     run.add_argument("--name", help="name of its warehouse database and output folder (default: from the folder)")
     run.set_defaults(func=cmd_run)
+    stack = sub.add_parser("airflow", help="Airflow's UI, scheduler and DAG processor on this machine (make airflow)")
+    stack.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_UI_PORT", 8080)))
+    stack.set_defaults(func=cmd_airflow)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "psql":  # psql takes its own options (-c, -f, ...); nobody else does
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

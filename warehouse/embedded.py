@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,8 +96,11 @@ class EmbeddedWarehouse:
                 )
         if not self.is_running():
             port = self.port()
-            if port is None or not _port_is_free(port):
-                port = _free_port()
+            if port is not None and not _wait_until_free(port):
+                # BI tools and saved connections point at this port: moving would break them all
+                raise RuntimeError(f"port {port} of the embedded warehouse ({self.state_file}) is taken by another "
+                                   f"program: stop it (see `ss -ltnp 'sport = :{port}'`), then start again")
+            port = port or _free_port()
             self.state_file.write_text(json.dumps({"port": port}))
             log.info("starting the embedded warehouse on 127.0.0.1:%s", port)
             self._run(POSTGRES_BIN_PATH / "pg_ctl", "-D", self.pgdata, "-l", self.log_file, "-w",
@@ -162,10 +166,23 @@ def running_url() -> str | None:
 
 def _port_is_free(port: int) -> bool:
     with socket.socket() as s:
+        # as Postgres binds: connections of a server that was killed linger in TIME_WAIT on its port,
+        # which would make a plain bind fail although Postgres can listen there again
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
             return False
+    return True
+
+
+def _wait_until_free(port: int, seconds: float = 20.0) -> bool:
+    """Whether ``port`` is free, waiting a little for a server that was just stopped or killed to let go."""
+    deadline = time.monotonic() + seconds
+    while not _port_is_free(port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
     return True
 
 

@@ -400,3 +400,33 @@ def test_control_characters_inside_a_field_are_data_whichever_way_the_file_goes(
             assert cur.fetchall() == [(name,)]
             cur.execute("drop schema raw cascade; drop schema audit cascade")
         conn.commit()
+
+
+def test_two_loads_started_at_once_load_each_delivery_once(tiny_bank, tmp_path, settings, conn):
+    """On an empty warehouse, two loads of the same deliveries started together: one waits for the
+    other (schema and deliveries alike) and then skips what it loaded, instead of failing on the schema
+    or loading every delivery again as 'replaced'."""
+    import threading
+
+    _copy_days(tiny_bank, tmp_path / "landing", days=3)
+    barrier = threading.Barrier(2)
+    outcomes: list = []
+
+    def load() -> None:
+        barrier.wait()
+        try:
+            outcomes.append([r.status for r in load_pending(settings, dt.date(2026, 7, 3))])
+        except BaseException as err:  # reported by the assertion below
+            outcomes.append(err)
+
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not [o for o in outcomes if isinstance(o, BaseException)], outcomes
+    statuses = sorted(s for o in outcomes for s in o)
+    assert statuses.count("loaded") == 3 and "replaced" not in statuses, outcomes
+    with conn.cursor() as cur:
+        cur.execute("select business_date, batch_id, status from audit.deliveries order by 1")
+        assert [(b, s) for _, b, s in cur.fetchall()] == [(1, "loaded"), (2, "loaded"), (3, "loaded")]

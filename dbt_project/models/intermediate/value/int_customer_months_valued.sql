@@ -6,9 +6,10 @@
 --   expected loss   = outstanding x PD(classification) x LGD / days_in_year
 --   cost to serve   = accounts held x unit cost per account-month + transactions x unit cost by channel
 -- Balance days are counted as delivered or estimated (a missing day carries the last known balance
--- forward, fct_*_balances_daily.is_estimated). The sums are kept exact (the *_basis columns, before the division by 100 and days_in_year), so a
--- month can be added to day by day. Incremental (macro monthly_build_plan): the nightly run adds
--- the new days to their month; a re-delivered date rebuilds every month from its own.
+-- forward, fct_*_balances_daily.is_estimated). Transactions count the customer's own, not the
+-- bank's system postings. The sums are kept exact (the *_basis columns, before the division by 100
+-- and days_in_year), so a month can be added to day by day. Incremental (macro monthly_build_plan):
+-- the nightly run adds the new days to their month; a re-delivered date rebuilds every month from its own.
 -- tests/dbt/test_incremental.py holds both ways to a full refresh.
 {{
     config(

@@ -52,7 +52,8 @@ inferred as (
         null::boolean as is_open,
         true as is_inferred_member
     from unresolved_references
-    where not exists (select 1 from delivered where delivered.account_id = unresolved_references.referenced_key)
+    left join delivered on unresolved_references.referenced_key = delivered.account_id
+    where delivered.account_id is null
 ),
 
 final as (
