@@ -251,6 +251,7 @@ def cmd_run(args) -> int:
 
 def cmd_airflow(args) -> int:
     """Airflow's own UI, scheduler and DAG processor on this machine, against the same DAGs and warehouse."""
+    import signal
     import time
 
     from warehouse import airflow_local
@@ -273,6 +274,10 @@ def cmd_airflow(args) -> int:
     print("preparing Airflow's metadata database (airflow db migrate)", flush=True)
     airflow_local.migrate(env)
     print(f"starting the API server, scheduler and DAG processor (logs in {env['AIRFLOW_HOME']})", flush=True)
+    def stop(_signum, _frame):  # a service manager's SIGTERM stops the components as Ctrl-C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     with airflow_local.local_stack(env) as ui:
         print(f"Airflow UI: {ui}/dags  (this machine only, no login). Unpause a DAG or trigger a run there; "
               f"deliveries are read from {settings.landing_dir}. Ctrl-C stops Airflow.", flush=True)
