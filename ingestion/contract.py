@@ -373,7 +373,9 @@ def render_markdown() -> str:
             parts.append(f"- Amount column (control total): `{source.amount_column}`\n")
         if source.references:
             refs = ", ".join(f"`{c}` → `{f}.csv`" for c, f in source.references.items())
-            parts.append(f"- References (must be delivered on or before the same business date): {refs}\n")
+            parts.append(f"- References (must be delivered on or before the same business date): {refs}\n"
+                         if source.is_master else
+                         f"- References (a record not delivered yet: loaded against an inferred member): {refs}\n")
         parts.append(f"- Delivered as: {'daily delta' if source.is_master else 'full extract of the day'}\n\n")
         parts.append("| column | type | null | rule | meaning |\n| --- | --- | --- | --- | --- |\n")
         for c in source.columns:
@@ -382,12 +384,55 @@ def render_markdown() -> str:
                 rules.append("one of " + ", ".join(f"`{a}`" for a in c.allowed))
             if c.non_negative:
                 rules.append("≥ 0")
+            if c.is_code:
+                rules.append("a code (letters, digits, `_`, `.`, `-`)")
             parts.append(f"| {c.name} | {c.kind} ({c.pg_type}) | {'yes' if c.nullable else 'no'} | "
                          f"{'; '.join(rules)} | {c.description} |\n")
+    return "".join(parts)
+
+
+DBT_SOURCES_HEADER = """\
+# Generated from ingestion/contract.py (python -m ingestion.contract --dbt-sources); a test fails when
+# the two disagree. Descriptions and accepted values are the contract's.
+version: 2
+
+sources:
+  - name: bank
+    description: >
+      The bank's daily deliveries as loaded by the extract-load DAG (bank_extract_load), one row
+      per source line, tagged with business_date, batch_id and source_file; each table is
+      partitioned by business date, one partition per delivered file.
+      The file contract is docs/data-contract.md.
+    schema: raw
+    loaded_at_field: business_date::timestamp
+    config:
+      freshness:
+        warn_after: {count: 2, period: day}
+        error_after: {count: 4, period: day}
+    tables:
+"""
+
+
+def render_dbt_sources() -> str:
+    """dbt's ``_bank__sources.yml``: every raw table and column with the contract's description, and an
+    ``accepted_values`` test on every column with a closed code list (JSON strings are YAML strings)."""
+    import json
+
+    parts = [DBT_SOURCES_HEADER]
+    for source in SOURCE_FILES:
+        parts.append(f"      - name: {source.name}\n        description: {json.dumps(source.description)}\n")
+        if source.is_master:  # deltas: a day without changes delivers no rows
+            parts.append("        config:\n          freshness: null\n")
+        parts.append("        columns:\n")
+        for c in source.columns:
+            parts.append(f"          - name: {c.name}\n            description: {json.dumps(c.description)}\n")
+            if c.allowed:
+                parts.append("            data_tests:\n              - accepted_values:\n                  arguments:\n"
+                             f"                    values: {json.dumps(list(c.allowed))}\n")
     return "".join(parts)
 
 
 if __name__ == "__main__":
     import sys
 
-    sys.stdout.write(render_markdown())
+    sys.stdout.write(render_dbt_sources() if sys.argv[1:] == ["--dbt-sources"] else render_markdown())

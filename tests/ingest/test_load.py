@@ -430,3 +430,26 @@ def test_two_loads_started_at_once_load_each_delivery_once(tiny_bank, tmp_path, 
     with conn.cursor() as cur:
         cur.execute("select business_date, batch_id, status from audit.deliveries order by 1")
         assert [(b, s) for _, b, s in cur.fetchall()] == [(1, "loaded"), (2, "loaded"), (3, "loaded")]
+
+
+def test_a_redelivery_loaded_by_a_run_for_its_own_date_still_reloads_the_later_dates(tiny_bank, tmp_path, settings,
+                                                                                     conn):
+    """A corrected day 1 loaded by a run for 2026-07-01 (an operator re-running that date) leaves days 2
+    and 3 stale; the next run up to day 3 finds them pending and loads them again after day 1."""
+    landing = _copy_days(tiny_bank, tmp_path / "landing", days=3)
+    load_pending(settings, dt.date(2026, 7, 3))
+    day1 = landing / "2026-07-01"
+    lines = (day1 / "deposit_balances.csv").read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[1] = f"{float(fields[1]) + 1000:.2f}"
+    lines[1] = ",".join(fields)
+    (day1 / "deposit_balances.csv").write_text("\n".join(lines) + "\n")
+    _rewrite_control(day1)
+    assert [(r.business_date.day, r.status) for r in load_pending(settings, dt.date(2026, 7, 1))] == [(1, "replaced")]
+    results = load_pending(settings, dt.date(2026, 7, 3))
+    assert [(r.business_date.day, r.status) for r in results] == [(2, "replaced"), (3, "replaced")]
+    assert load_pending(settings, dt.date(2026, 7, 3)) == []
+    with conn.cursor() as cur:
+        cur.execute("select business_date, batch_id from audit.deliveries order by 1")
+        batches = [b for _, b in cur.fetchall()]
+    assert batches == sorted(batches), "raw is built in date order again"
