@@ -21,6 +21,7 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,33 +29,53 @@ from ingestion import contract
 
 log = logging.getLogger(__name__)
 
+# "Never" for a day index: an account that does not mature or close, a customer who does not leave.
+NEVER = 10**6
+
+
+class Archetype(NamedTuple):
+    share: float  # of customers
+    is_enterprise: bool
+    deposit_median_cny: float  # log-normal
+    transactions_per_day: float
+    channel_probabilities: tuple[float, float, float, float]  # branch, atm, mobile, web
+
+
+class Product(NamedTuple):
+    code: str
+    name: str
+    family: str
+    type: str
+    term_months: int | None
+    rate_type: str
+    customer_rate_pct: float
+
+
 # Hidden archetypes: share of customers and behaviour. The pipeline never sees these names.
 ARCHETYPES = {
-    # share, is enterprise, deposit median (CNY, log-normal), transactions a day,
-    # channel probabilities (branch, atm, mobile, web)
-    "affluent_saver":       (0.08, False, 400_000.0, 0.25, (0.35, 0.05, 0.50, 0.10)),
-    "mass_retail":          (0.37, False, 12_000.0, 0.60, (0.10, 0.30, 0.55, 0.05)),
-    "young_digital_borrower": (0.15, False, 4_000.0, 1.20, (0.02, 0.08, 0.85, 0.05)),
-    "sme_operator":         (0.10, True, 250_000.0, 2.50, (0.25, 0.05, 0.20, 0.50)),
-    "mortgage_family":      (0.12, False, 35_000.0, 0.50, (0.15, 0.20, 0.60, 0.05)),
-    "rate_chaser":          (0.08, False, 150_000.0, 0.15, (0.40, 0.05, 0.45, 0.10)),
-    "dormant":              (0.10, False, 800.0, 0.01, (0.50, 0.40, 0.10, 0.00)),
+    "affluent_saver":       Archetype(0.08, False, 400_000.0, 0.25, (0.35, 0.05, 0.50, 0.10)),
+    "mass_retail":          Archetype(0.37, False, 12_000.0, 0.60, (0.10, 0.30, 0.55, 0.05)),
+    "young_digital_borrower": Archetype(0.15, False, 4_000.0, 1.20, (0.02, 0.08, 0.85, 0.05)),
+    "sme_operator":         Archetype(0.10, True, 250_000.0, 2.50, (0.25, 0.05, 0.20, 0.50)),
+    "mortgage_family":      Archetype(0.12, False, 35_000.0, 0.50, (0.15, 0.20, 0.60, 0.05)),
+    "rate_chaser":          Archetype(0.08, False, 150_000.0, 0.15, (0.40, 0.05, 0.45, 0.10)),
+    "dormant":              Archetype(0.10, False, 800.0, 0.01, (0.50, 0.40, 0.10, 0.00)),
 }
 ARCHETYPE_NAMES = tuple(ARCHETYPES)
 LIFE_EVENTS = ("steady", "growth", "decline", "churn")
+STEADY, GROWTH, DECLINE, CHURN = range(len(LIFE_EVENTS))  # indices into LIFE_EVENTS
 
 PRODUCTS = (
-    # code, name, family, type, term_months, rate_type, customer rate %
-    ("DD01", "活期存款 Demand deposit", "deposit", "demand_deposit", None, "floating", 0.20),
-    ("TD03", "三个月定期 3-month time deposit", "deposit", "time_deposit", 3, "fixed", 1.05),
-    ("TD12", "一年定期 1-year time deposit", "deposit", "time_deposit", 12, "fixed", 1.45),
-    ("TD36", "三年定期 3-year time deposit", "deposit", "time_deposit", 36, "fixed", 1.95),
-    ("WM01", "稳健理财 Wealth management", "wealth", "wealth_management", 6, "floating", 2.60),
-    ("ML30", "个人住房贷款 Mortgage", "loan", "mortgage", 360, "floating", 3.55),
-    ("CL03", "个人消费贷款 Consumer loan", "loan", "consumer_loan", 36, "fixed", 6.20),
-    ("SW12", "小微流动资金贷款 SME working capital", "loan", "sme_working_capital", 12, "floating", 4.80),
+    Product("DD01", "活期存款 Demand deposit", "deposit", "demand_deposit", None, "floating", 0.20),
+    Product("TD03", "三个月定期 3-month time deposit", "deposit", "time_deposit", 3, "fixed", 1.05),
+    Product("TD12", "一年定期 1-year time deposit", "deposit", "time_deposit", 12, "fixed", 1.45),
+    Product("TD36", "三年定期 3-year time deposit", "deposit", "time_deposit", 36, "fixed", 1.95),
+    Product("WM01", "稳健理财 Wealth management", "wealth", "wealth_management", 6, "floating", 2.60),
+    Product("ML30", "个人住房贷款 Mortgage", "loan", "mortgage", 360, "floating", 3.55),
+    Product("CL03", "个人消费贷款 Consumer loan", "loan", "consumer_loan", 36, "fixed", 6.20),
+    Product("SW12", "小微流动资金贷款 SME working capital", "loan", "sme_working_capital", 12, "floating", 4.80),
 )
-PRODUCT_INDEX = {p[0]: i for i, p in enumerate(PRODUCTS)}
+PRODUCT_INDEX = {p.code: i for i, p in enumerate(PRODUCTS)}
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰志红建国晨宇欣怡子涵浩然"
@@ -107,9 +128,9 @@ class Bank:
         self._org_units()
         self._rms(rng)
 
-        shares = np.array([a[0] for a in ARCHETYPES.values()])
+        shares = np.array([a.share for a in ARCHETYPES.values()])
         self.archetype = rng.choice(len(ARCHETYPES), size=n, p=shares / shares.sum())
-        self.is_enterprise = np.array([ARCHETYPES[ARCHETYPE_NAMES[a]][1] for a in self.archetype])
+        self.is_enterprise = np.array([ARCHETYPES[ARCHETYPE_NAMES[a]].is_enterprise for a in self.archetype])
         # onboarding: 92% before the first delivery (up to 15 years back), the rest during the range
         history_days = rng.integers(30, 15 * 365, size=n)
         onboard = np.array([-d for d in history_days])
@@ -118,11 +139,11 @@ class Bank:
         self.onboard_day = onboard  # day index relative to start_date (negative = before)
         # planted life events
         ev = rng.choice(len(LIFE_EVENTS), size=n, p=(0.70, 0.12, 0.12, 0.06))
-        ev[self.archetype == ARCHETYPE_NAMES.index("dormant")] = 0
+        ev[self.archetype == ARCHETYPE_NAMES.index("dormant")] = STEADY
         self.life_event = ev
         self.event_day = rng.integers(0, max(self.ndays, 1), size=n)
-        self.churn_day = np.full(n, 10**6)
-        churn = ev == LIFE_EVENTS.index("churn")
+        self.churn_day = np.full(n, NEVER)
+        churn = ev == CHURN
         self.churn_day[churn] = np.maximum(self.event_day[churn] + 20, self.onboard_day[churn] + 1)
         self.closed_written = np.zeros(n, dtype=bool)
         # organisation of customers
@@ -174,7 +195,7 @@ class Bank:
         names = ARCHETYPE_NAMES
         for i in range(n):
             a = names[self.archetype[i]]
-            median = ARCHETYPES[a][2]
+            median = ARCHETYPES[a].deposit_median_cny
             opened_i = self.onboard_day[i]
 
             def add(code: str, amount: float, roll: bool = True, when: int = opened_i, owner: int = i) -> None:
@@ -182,7 +203,7 @@ class Bank:
                 prod.append(PRODUCT_INDEX[code])
                 principal.append(amount)
                 opened.append(when)
-                term = PRODUCTS[PRODUCT_INDEX[code]][4]
+                term = PRODUCTS[PRODUCT_INDEX[code]].term_months
                 term_days.append(0 if term is None else int(term * 30.4))
                 rolls.append(roll)
 
@@ -206,9 +227,9 @@ class Bank:
         self.acct_opened = np.maximum(np.array(opened), self.onboard_day[self.acct_customer])
         self.acct_term_days = np.array(term_days)
         self.acct_rolls = np.array(rolls)
-        families = np.array([PRODUCTS[p][2] for p in self.acct_product])
+        families = np.array([PRODUCTS[p].family for p in self.acct_product])
         self.acct_is_loan = families == "loan"
-        self.acct_rate = np.array([PRODUCTS[p][6] for p in self.acct_product]) + np.round(
+        self.acct_rate = np.array([PRODUCTS[p].customer_rate_pct for p in self.acct_product]) + np.round(
             rng.normal(0, 0.15, size=len(cust)), 2) * self.acct_is_loan
         self.acct_balance = self.acct_principal.copy()
         # loans: amortised share already repaid at the first delivery
@@ -217,15 +238,15 @@ class Bank:
             repaid = np.where(self.acct_term_days > 0, elapsed / np.maximum(self.acct_term_days, 1), 0)
         self.acct_balance[self.acct_is_loan] *= np.clip(1 - repaid[self.acct_is_loan], 0.05, 1)
         # maturity (time deposits roll over to the next term; loans mature at the term end)
-        self.acct_maturity = np.where(self.acct_term_days > 0, self.acct_opened + self.acct_term_days, 10**6)
+        self.acct_maturity = np.where(self.acct_term_days > 0, self.acct_opened + self.acct_term_days, NEVER)
         for _ in range(200):  # roll time deposits forward until their maturity is after day 0
             stale = (self.acct_maturity < 0) & ~self.acct_is_loan & (self.acct_term_days > 0)
             if not stale.any():
                 break
             self.acct_maturity[stale] += self.acct_term_days[stale]
         loans_matured = self.acct_is_loan & (self.acct_maturity < 0)
-        self.acct_maturity[loans_matured] = 10**6  # renewed facility: treat as open-ended
-        self.acct_closed_day = np.full(len(cust), 10**6)
+        self.acct_maturity[loans_matured] = NEVER  # renewed facility: treat as open-ended
+        self.acct_closed_day = np.full(len(cust), NEVER)
         self.acct_days_past_due = np.zeros(len(cust), dtype=int)
         distressed = self.acct_is_loan & (rng.random(len(cust)) < 0.06)
         self.acct_days_past_due[distressed] = rng.integers(1, 400, size=distressed.sum())
@@ -243,7 +264,8 @@ class Bank:
                 [rid, name, sb, h.isoformat()]
                 for rid, name, sb, h in zip(self.rm_ids, self.rm_names, self.rm_sub_branch, self.rm_hired,
                                             strict=True)]
-            rows["products"] = [[p[0], p[1], p[2], p[3], "" if p[4] is None else str(p[4]), p[5]] for p in PRODUCTS]
+            rows["products"] = [[p.code, p.name, p.family, p.type, "" if p.term_months is None else str(p.term_months),
+                                 p.rate_type] for p in PRODUCTS]
         n = self.config.customers
         active = self.onboard_day <= d
         live = active & (self.churn_day > d)
@@ -289,9 +311,9 @@ class Bank:
         # balances: log-normal walk with the planted life-event drift
         drift = np.zeros(n)
         after_event = d >= self.event_day
-        drift[(self.life_event == 1) & after_event] = 0.004
-        drift[(self.life_event == 2) & after_event] = -0.012
-        drift[(self.life_event == 3) & after_event] = -0.03
+        drift[(self.life_event == GROWTH) & after_event] = 0.004
+        drift[(self.life_event == DECLINE) & after_event] = -0.012
+        drift[(self.life_event == CHURN) & after_event] = -0.03
         deposit = acct_live & ~self.acct_is_loan
         demand = deposit & (self.acct_term_days == 0)
         shock = rng.normal(0, 0.02, size=len(self.acct_balance))
@@ -313,19 +335,20 @@ class Bank:
                                           str(dpd), _classification(dpd)])
 
         # transactions on each live customer's first (demand) account
-        rate = np.array([ARCHETYPES[ARCHETYPE_NAMES[a]][3] for a in self.archetype])
-        rate = rate * np.where((self.life_event == 3) & after_event, 0.3, 1.0) * live
+        rate = np.array([ARCHETYPES[ARCHETYPE_NAMES[a]].transactions_per_day for a in self.archetype])
+        rate = rate * np.where((self.life_event == CHURN) & after_event, 0.3, 1.0) * live
         counts = rng.poisson(rate)
         first_account = np.searchsorted(self.acct_customer, np.arange(n))
         seq = 0
         tx_types = contract.TRANSACTION_TYPES
         for i in np.flatnonzero(counts):
-            probs = ARCHETYPES[ARCHETYPE_NAMES[self.archetype[i]]][4]
+            archetype = ARCHETYPES[ARCHETYPE_NAMES[self.archetype[i]]]
+            probs = archetype.channel_probabilities
             for _ in range(counts[i]):
                 seq += 1
                 channel = contract.CHANNELS[rng.choice(4, p=probs)]
                 kind = tx_types[rng.integers(0, 5)]
-                amount = float(rng.lognormal(np.log(ARCHETYPES[ARCHETYPE_NAMES[self.archetype[i]]][2] * 0.05), 1.0))
+                amount = float(rng.lognormal(np.log(archetype.deposit_median_cny * 0.05), 1.0))
                 fee = 2.0 if channel == "branch" and kind in ("transfer_out", "payment") else \
                     (0.5 if channel == "atm" and kind == "withdrawal" else 0.0)
                 at = dt.datetime.combine(day, dt.time(8)) + dt.timedelta(seconds=int(rng.integers(0, 14 * 3600)))
@@ -333,7 +356,7 @@ class Bank:
                                              at.isoformat(sep=" "), channel, kind, _money(amount), _money(fee)])
 
         # service interactions: complaints are likelier for customers in decline
-        p_contact = np.where(np.isin(self.life_event, (2, 3)) & after_event, 0.02, 0.003) * live
+        p_contact = np.where(np.isin(self.life_event, (DECLINE, CHURN)) & after_event, 0.02, 0.003) * live
         for k, i in enumerate(np.flatnonzero(rng.random(n) < p_contact)):
             kind = contract.INTERACTION_TYPES[rng.choice(3, p=(0.6, 0.2, 0.2))]
             opened_at = dt.datetime.combine(day, dt.time(9)) + dt.timedelta(minutes=int(rng.integers(0, 480)))
@@ -377,10 +400,10 @@ class Bank:
 
     def _account_row(self, a: int) -> list[str]:
         def date_of(day_index: int) -> str:
-            return "" if day_index >= 10**6 else (self.day0 + dt.timedelta(days=int(day_index))).isoformat()
+            return "" if day_index >= NEVER else (self.day0 + dt.timedelta(days=int(day_index))).isoformat()
 
         has_principal = self.acct_term_days[a] > 0
-        return [f"A{a + 1:09d}", f"C{self.acct_customer[a] + 1:08d}", PRODUCTS[self.acct_product[a]][0],
+        return [f"A{a + 1:09d}", f"C{self.acct_customer[a] + 1:08d}", PRODUCTS[self.acct_product[a]].code,
                 date_of(self.acct_opened[a]), date_of(self.acct_maturity[a]) if has_principal else "",
                 date_of(self.acct_closed_day[a]), f"{self.acct_rate[a]:.4f}",
                 _money(self.acct_principal[a]) if has_principal else ""]
@@ -389,7 +412,7 @@ class Bank:
         return [[f"C{i + 1:08d}", ARCHETYPE_NAMES[self.archetype[i]], LIFE_EVENTS[self.life_event[i]],
                  (self.day0 + dt.timedelta(days=int(self.event_day[i]))).isoformat(),
                  (self.day0 + dt.timedelta(days=int(self.churn_day[i]))).isoformat()
-                 if self.churn_day[i] < 10**6 else ""]
+                 if self.churn_day[i] < NEVER else ""]
                 for i in range(self.config.customers)]
 
 
