@@ -30,9 +30,8 @@ from ingestion.load import load_pending
 from simulator.bank import SimulationConfig, simulate
 from warehouse.cli import ensure_warehouse
 from warehouse.db import connect, drop_database, ensure_database
-from warehouse.dbt import run_dbt
-from warehouse.history import replay_snapshots
 from warehouse.settings import Settings
+from warehouse.transform import replay_snapshots, run_dbt
 
 
 def _timed(args: list[str], settings: Settings) -> tuple[float, float, list[tuple[str, float]]]:

@@ -23,10 +23,12 @@ from psycopg2 import sql
 
 from benchmarks import report
 from ingestion import contract
-from ingestion.load import DeliveredCodes, ensure_schema, load_delivery
+from ingestion.load import load_delivery
+from ingestion.raw import DeliveredCodes
 from simulator.bank import SimulationConfig, simulate
 from warehouse.cli import ensure_warehouse
 from warehouse.db import drop_database, ensure_database
+from warehouse.schema import ensure_schema
 
 PG_ENCODING = {"utf-8": "UTF8", "gbk": "GBK"}
 

@@ -32,13 +32,13 @@ Runs when `bank_extract_load` has loaded new deliveries (the `raw` asset):
 def bank_customer_value():
     @task
     def replay_history_snapshots() -> list[str]:
-        from warehouse.history import replay_snapshots
+        from warehouse.transform import replay_snapshots
 
         return [day.isoformat() for day in replay_snapshots()]
 
     @task
     def dbt_build_warehouse() -> None:
-        from warehouse.dbt import run_dbt
+        from warehouse.transform import run_dbt
 
         run_dbt(["build", "--exclude", "source:ml+"])
 
@@ -52,7 +52,7 @@ def bank_customer_value():
 
     @task(outlets=[CUSTOMER_VALUE_MARTS])
     def dbt_build_segments(segmentation_run_id: str) -> str:
-        from warehouse.dbt import run_dbt
+        from warehouse.transform import run_dbt
 
         run_dbt(["build", "--select", "source:ml+"])
         return segmentation_run_id

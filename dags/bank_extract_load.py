@@ -59,8 +59,9 @@ def bank_extract_load():
         import datetime as dt
         import logging
 
-        from ingestion.load import ensure_schema, pending_deliveries
+        from ingestion.load import pending_deliveries
         from warehouse.db import connect
+        from warehouse.schema import ensure_schema
         from warehouse.settings import Settings
 
         settings = Settings.from_env()

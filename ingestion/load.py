@@ -47,13 +47,12 @@ from ingestion import contract, quarantine, raw
 from ingestion.contract import SourceFile
 from ingestion.control import ControlEntry, DeliveryError, read_control
 from ingestion.rules import PATTERNS, CleanFile, arrow_verdict, bad_rows, unknown_references
-from warehouse.db import WAREHOUSE_WRITE_LOCK
+from warehouse import schema
+from warehouse.db import connect, hold_write_lock
 
 log = logging.getLogger(__name__)
 
 COPY_CHUNK_ROWS = 50_000
-# Raise it with every change to ensure_schema's statements: a warehouse at this version is not altered.
-SCHEMA_VERSION = 2
 PG_ENCODINGS = {"utf-8": "UTF8", "gbk": "GBK"}
 
 
@@ -91,114 +90,6 @@ class DeliveryResult:
     @property
     def rows_quarantined(self) -> int:
         return sum(f.rows_quarantined for f in self.files)
-
-
-# -- schema ------------------------------------------------------------------------------------
-def ensure_schema(conn) -> None:
-    """Create the ``raw`` and ``audit`` schemas and tables (from the contract) if missing.
-
-    Each ``raw`` table is partitioned by business date; the loader adds one partition per file and date.
-    """
-    statements = [
-        "create schema if not exists raw",
-        "create schema if not exists audit",
-        "create sequence if not exists audit.batch_id_seq",
-        """create table if not exists audit.deliveries (
-            business_date date primary key,
-            batch_id bigint not null,
-            control_sha256 text not null,
-            folder text not null,
-            status text not null,
-            rows_read bigint not null,
-            rows_loaded bigint not null,
-            rows_quarantined bigint not null,
-            loaded_at timestamptz not null default now())""",
-        """create table if not exists audit.file_loads (
-            batch_id bigint not null,
-            business_date date not null,
-            file_name text not null,
-            sha256 text not null,
-            rows_read bigint not null,
-            rows_loaded bigint not null,
-            rows_quarantined bigint not null,
-            duration_seconds numeric(12,3) not null,
-            loaded_at timestamptz not null default now(),
-            primary key (batch_id, file_name))""",
-        # lowest and highest key loaded, for the files whose keys are unique across deliveries
-        "alter table audit.file_loads add column if not exists key_min text",
-        "alter table audit.file_loads add column if not exists key_max text",
-        "alter table audit.file_loads add column if not exists fast_path boolean",
-        """create table if not exists audit.control_totals (
-            business_date date not null,
-            file_name text not null,
-            row_count bigint not null,
-            amount_total numeric(20,2),
-            primary key (business_date, file_name))""",
-        """create table if not exists audit.quarantined_rows (
-            batch_id bigint not null,
-            business_date date not null,
-            file_name text not null,
-            line_number integer not null,
-            rule text not null,
-            detail text not null,
-            raw_line text not null,
-            amount_cny numeric(18,2),
-            primary key (batch_id, file_name, line_number))""",
-        # the line's amount when it is a number: control total = loaded amounts + quarantined amounts
-        "alter table audit.quarantined_rows add column if not exists amount_cny numeric(18,2)",
-        # the repair queue (ingestion.quarantine): a line waits until it is retried (loaded into raw),
-        # superseded (its record delivered again) or released by a data engineer; each is audited
-        "alter table audit.quarantined_rows add column if not exists record_key text",
-        "alter table audit.quarantined_rows add column if not exists status text not null default 'waiting'",
-        "alter table audit.quarantined_rows add column if not exists resolved_batch_id bigint",
-        "alter table audit.quarantined_rows add column if not exists resolved_at timestamptz",
-        "alter table audit.quarantined_rows add column if not exists resolution text",
-        # the newest batch that changed what a date's rows mean: its own load, a line of it retried, a
-        # master that resolved its references. Incremental models and the history replay rebuild
-        # every date whose revision is newer than what they were built from.
-        "alter table audit.deliveries add column if not exists revision_batch_id bigint",
-        "update audit.deliveries set revision_batch_id = batch_id where revision_batch_id is null",
-        # events loaded against a master record not delivered yet (the late-arriving-dimension registry)
-        """create table if not exists audit.unresolved_references (
-            business_date date not null,
-            file_name text not null,
-            column_name text not null,
-            referenced_file text not null,
-            referenced_key text not null,
-            rows_loaded integer not null,
-            resolved_on_date date,
-            resolved_batch_id bigint,
-            primary key (business_date, file_name, column_name, referenced_key))""",
-    ]
-    with conn.cursor() as cur:
-        # Up to date: no DDL, which would wait for every reader of an audit table (a BI session, a
-        # data engineer's open transaction) and hold the load back behind it.
-        cur.execute("select to_regclass('audit.schema_version') is not null")
-        if cur.fetchone()[0]:
-            cur.execute("select max(version) from audit.schema_version")
-            if cur.fetchone()[0] == SCHEMA_VERSION:
-                return
-        # two loads started at once on an empty warehouse would both create the schemas: one waits
-        cur.execute("select pg_advisory_xact_lock(%s)", (WAREHOUSE_WRITE_LOCK,))
-        for statement in statements:
-            cur.execute(statement)
-        for source in contract.SOURCE_FILES:
-            cur.execute("select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-                        "where n.nspname = 'raw' and c.relname = %s", (source.name,))
-            found = cur.fetchone()
-            if found and found[0] != "p":
-                raise RuntimeError(
-                    f"raw.{source.name} was created by an earlier version of the loader (one table, not "
-                    f"partitioned by business date). Drop the schemas raw and audit (make clean removes the "
-                    f"embedded warehouse) and run the load again: every delivery is reloaded from the landing folder.")
-            cols = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in source.columns]
-            cols += [sql.SQL(s) for s in ("business_date date not null", "batch_id bigint not null",
-                                          "source_file text not null")]
-            cur.execute(sql.SQL("create table if not exists raw.{} ({}) partition by list (business_date)").format(
-                sql.Identifier(source.name), sql.SQL(", ").join(cols)))
-        cur.execute("create table if not exists audit.schema_version (version integer not null, "
-                    "upgraded_at timestamptz not null default now())")
-        cur.execute("insert into audit.schema_version (version) values (%s)", (SCHEMA_VERSION,))
 
 
 # -- parsing the slow way --------------------------------------------------------------------
@@ -329,7 +220,7 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
     target = None
     copy_refused = False
     if data.partition(b"\n")[2]:  # data lines after the header: a partition, copied while being inspected
-        target = raw.create_partition(cur, source, business_date, batch_id)
+        target = schema.create_partition(cur, source, business_date, batch_id)
         cur.execute("savepoint whole_file")
         try:
             _copy_bytes(cur, target, source, data, entry.encoding)
@@ -360,7 +251,7 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
                 inspector.trusted = False
             amount_total, loaded_keys = _load_line_by_line(cur, path, inspection.text, source, business_date,
                                                            batch_id, target, _known_codes(cur, codes, source), result)
-        raw.attach_partition(cur, source, business_date, target)
+        schema.attach_partition(cur, source, business_date, target)
     if source.is_master:
         codes.add(source, loaded_keys)
         result.loaded_keys = loaded_keys
@@ -469,7 +360,7 @@ def load_delivery(conn, folder: Path, *, codes: raw.DeliveredCodes | None = None
     codes = codes or raw.DeliveredCodes()
     with conn.cursor() as cur:
         # a transform (history replay, dbt) in progress is waited for: it must see no delivery half-way
-        cur.execute("select pg_advisory_xact_lock(%s)", (WAREHOUSE_WRITE_LOCK,))
+        hold_write_lock(cur)
         cur.execute("select control_sha256, batch_id < (select coalesce(max(batch_id), 0) from audit.deliveries "
                     "where business_date < %s) from audit.deliveries where business_date = %s for update",
                     (business_date, business_date))
@@ -536,7 +427,7 @@ def _drop_earlier_load(cur, folder: Path, business_date: dt.date) -> None:
     for source in contract.SOURCE_FILES:
         try:
             cur.execute(sql.SQL("drop table if exists {}").format(
-                sql.Identifier("raw", raw.partition_name(source, business_date))))
+                sql.Identifier("raw", schema.partition_name(source, business_date))))
         except psycopg2.errors.LockNotAvailable:
             raise DeliveryError(folder / source.file_name, "replace_earlier_load",
                                 f"raw.{source.name} is in use by another session (a reader holding a "
@@ -597,10 +488,8 @@ def pending_deliveries(conn, landing_dir: Path, up_to: dt.date) -> list[Path]:
 
 def load_pending(settings, up_to: dt.date) -> list[DeliveryResult]:
     """Load every pending delivery up to ``up_to`` in date order, one transaction per delivery."""
-    from warehouse.db import connect
-
     with connect(settings) as conn:
-        ensure_schema(conn)
+        schema.ensure_schema(conn)
         folders = pending_deliveries(conn, settings.landing_dir, up_to)
     log.info("%d deliveries pending up to %s in %s", len(folders), up_to, settings.landing_dir)
     return load_folders(settings, folders)
@@ -613,8 +502,6 @@ def load_folders(settings, folders: list[Path]) -> list[DeliveryResult]:
     loaded after it (``load_delivery``). A delivery that fails stops the run (later dates wait for
     it), and rolls back only itself.
     """
-    from warehouse.db import connect
-
     results = []
     codes = raw.DeliveredCodes()  # the master keys are read from raw once per run, not once per delivery
     with connect(settings) as conn:

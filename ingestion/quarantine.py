@@ -36,6 +36,8 @@ from psycopg2 import sql
 from ingestion import contract, raw
 from ingestion.contract import SourceFile
 from ingestion.rules import bad_rows, reference_is_a_rule, unknown_references
+from warehouse import schema
+from warehouse.db import hold_write_lock
 
 log = logging.getLogger(__name__)
 
@@ -201,11 +203,11 @@ def _already_in_raw(cur, source: SourceFile, line: WaitingLine, row: list[str]) 
 
 
 def _insert_into_raw(cur, source: SourceFile, line: WaitingLine, row: list[str], batch_id: int) -> None:
-    partition = raw.partition_name(source, line.business_date)
+    partition = schema.partition_name(source, line.business_date)
     cur.execute("select to_regclass(%s)", (f"raw.{partition}",))
     if cur.fetchone()[0] is None:  # every line of that file was quarantined: no partition yet
-        raw.attach_partition(cur, source, line.business_date,
-                             raw.create_partition(cur, source, line.business_date, line.batch_id))
+        schema.attach_partition(cur, source, line.business_date,
+                             schema.create_partition(cur, source, line.business_date, line.batch_id))
     columns = [*source.column_names, "business_date", "batch_id", "source_file"]
     cur.execute(sql.SQL("insert into raw.{} ({}) values ({})").format(
         sql.Identifier(source.name), sql.SQL(", ").join(map(sql.Identifier, columns)),
@@ -238,10 +240,9 @@ def waiting_lines(cur, file_name: str | None = None, rule: str | None = None,
 def retry(conn, file_name: str | None = None, rule: str | None = None,
           business_date: dt.date | None = None) -> tuple[int, int]:
     """Retry the waiting lines that match, in one transaction; return (lines tried, lines loaded)."""
-    from warehouse.db import WAREHOUSE_WRITE_LOCK
 
     with conn.cursor() as cur:
-        cur.execute("select pg_advisory_xact_lock(%s)", (WAREHOUSE_WRITE_LOCK,))
+        hold_write_lock(cur)
         lines = _waiting(cur, *_filters(file_name, rule, business_date))
         if not lines:
             return 0, 0

@@ -1,6 +1,7 @@
 """What ``raw`` holds, as the loader and the quarantine's repair queue look it up.
 
-Each file of each business date is its own partition of ``raw.<file>``; the master keys delivered
+Each file of each business date is its own partition of ``raw.<file>`` (``warehouse.schema``
+creates and attaches them); the master keys delivered
 so far are what references are checked against; the ids of event files are unique across
 deliveries, so an id delivered on an earlier date is looked up here.
 """
@@ -14,31 +15,6 @@ import pyarrow.compute as pc
 from psycopg2 import sql
 
 from ingestion.contract import SourceFile
-
-
-def partition_name(source: SourceFile, business_date: dt.date) -> str:
-    return f"{source.name}_{business_date:%Y%m%d}"
-
-
-def create_partition(cur, source: SourceFile, business_date: dt.date, batch_id: int) -> sql.Composable:
-    """An empty table for one file of one date; its defaults tag every row the COPY writes.
-
-    It becomes a partition of ``raw.<file>`` (``attach_partition``) once loaded: attaching takes a
-    lock that readers of ``raw`` do not wait for, where creating it as a partition would lock them out.
-    """
-    name = sql.Identifier("raw", partition_name(source, business_date))
-    cols = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in source.columns]
-    cols += [sql.SQL("business_date date not null default {d} check (business_date = {d})").format(
-                 d=sql.Literal(business_date)),
-             sql.SQL("batch_id bigint not null default {}").format(sql.Literal(batch_id)),
-             sql.SQL("source_file text not null default {}").format(sql.Literal(source.file_name))]
-    cur.execute(sql.SQL("create table {} ({})").format(name, sql.SQL(", ").join(cols)))
-    return name
-
-
-def attach_partition(cur, source: SourceFile, business_date: dt.date, name: sql.Composable) -> None:
-    cur.execute(sql.SQL("alter table raw.{} attach partition {} for values in ({})").format(
-        sql.Identifier(source.name), name, sql.Literal(business_date)))
 
 
 class DeliveredCodes:

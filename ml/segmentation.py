@@ -24,6 +24,8 @@ from sklearn.metrics import silhouette_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from warehouse.schema import ensure_schema
+
 log = logging.getLogger(__name__)
 
 FEATURES = (
@@ -48,36 +50,6 @@ FEATURE_SEGMENT_NAMES = {
 LOW_ACTIVITY_NAME = "low activity"
 OUTLIER_PERCENTILE = 99.0
 
-DDL = (
-    "create schema if not exists ml",
-    """create table if not exists ml.segmentation_runs (
-        run_id text primary key,
-        created_at timestamptz not null,
-        month_start_date date not null,
-        customers integer not null,
-        clusters integer not null,
-        random_state integer not null,
-        inertia double precision not null,
-        silhouette double precision,
-        features jsonb not null,
-        library_versions jsonb not null)""",
-    """create table if not exists ml.customer_segments (
-        run_id text not null references ml.segmentation_runs (run_id),
-        customer_id text not null,
-        segment_id integer not null,
-        distance_to_centroid double precision not null,
-        is_outlier boolean not null,
-        primary key (run_id, customer_id))""",
-    """create table if not exists ml.segment_profiles (
-        run_id text not null references ml.segmentation_runs (run_id),
-        segment_id integer not null,
-        segment_name text not null,
-        customers integer not null,
-        centroid jsonb not null,
-        primary key (run_id, segment_id))""",
-)
-
-
 @dataclass(frozen=True)
 class SegmentationResult:
     run_id: str
@@ -99,12 +71,6 @@ def build_pipeline(clusters: int, random_state: int) -> Pipeline:
         ("scale", StandardScaler()),
         ("kmeans", KMeans(n_clusters=clusters, random_state=random_state, n_init=10)),
     ])
-
-
-def ensure_schema(conn) -> None:
-    with conn.cursor() as cur:
-        for statement in DDL:
-            cur.execute(statement)
 
 
 def latest_month(conn) -> dt.date:

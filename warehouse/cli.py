@@ -11,7 +11,8 @@ import re
 import sys
 from pathlib import Path
 
-from warehouse.embedded import EmbeddedWarehouse, _postgres_bin_path, running_url
+from warehouse.db import connect, ensure_database, table_counts
+from warehouse.embedded import EmbeddedWarehouse, postgres_bin_path
 from warehouse.settings import PROJECT_DIR, Settings
 
 log = logging.getLogger("warehouse")
@@ -67,7 +68,7 @@ def cmd_url(_args) -> int:
 
 def cmd_psql(args) -> int:
     url = Settings.from_env().warehouse_url
-    psql = _postgres_bin_path() / "psql"
+    psql = postgres_bin_path() / "psql"
     os.execv(psql, [str(psql), url, *args.psql_args])
     return 0  # not reached
 
@@ -75,8 +76,7 @@ def cmd_psql(args) -> int:
 def cmd_quarantine(args) -> int:
     """What waits in the quarantine, and the data engineer's two repairs: retry and release."""
     from ingestion import quarantine
-    from ingestion.load import ensure_schema
-    from warehouse.db import connect
+    from warehouse.schema import ensure_schema
 
     filters = {"file_name": args.file, "rule": args.rule, "business_date": args.date}
     with connect(Settings.from_env()) as conn:
@@ -134,7 +134,6 @@ def _run_pipeline(url: str, landing_dir: Path, reports_dir: Path, airflow_home: 
 
 def _print_summary(settings: Settings, url: str, run_log: Path, what: str) -> None:
     from ingestion import quarantine
-    from warehouse.db import connect, table_counts
 
     with connect(settings) as conn:
         counts = table_counts(conn, "marts")
@@ -179,7 +178,7 @@ def _print_summary(settings: Settings, url: str, run_log: Path, what: str) -> No
         print(f"    ... and {len(reports) - 3} more in {reports[0].parent}")
     print(f"  Airflow run log: {run_log}")
     print("\nConnect a BI tool or psql:")
-    print(f"  psql {url}" + ("        (or: make psql)" if url == running_url() else ""))
+    print(f"  psql {url}" + ("        (or: make psql)" if url == EmbeddedWarehouse.default().running_url() else ""))
     if _uses_embedded():
         print("  the embedded warehouse keeps running; stop it with: make warehouse-stop")
 
@@ -228,7 +227,6 @@ def cmd_run(args) -> int:
     name = re.sub(r"[^a-z0-9]+", "_", (args.name or (landing.parent.name if landing.name == "landing"
                                                       else landing.name)).lower()).strip("_") or "bank"
     if _uses_embedded():
-        from warehouse.db import ensure_database
 
         server = EmbeddedWarehouse.default()
         server.start()
@@ -255,7 +253,6 @@ def cmd_airflow(args) -> int:
     import time
 
     from warehouse import airflow_local
-    from warehouse.db import ensure_database
 
     url = ensure_warehouse()
     if _uses_embedded():

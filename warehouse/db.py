@@ -21,10 +21,16 @@ log = logging.getLogger(__name__)
 WAREHOUSE_WRITE_LOCK = 7_310_001
 
 
+def hold_write_lock(cur) -> None:
+    """Take the warehouse write lock for the rest of ``cur``'s transaction (a load, a quarantine retry,
+    a schema upgrade), waiting for a transform or another load that holds it."""
+    cur.execute("select pg_advisory_xact_lock(%s)", (WAREHOUSE_WRITE_LOCK,))
+
+
 @contextlib.contextmanager
 def transform_lock(settings: Settings | None = None) -> Iterator[None]:
     """Hold the warehouse write lock for a transform: a delivery load being committed is waited for,
-    and the next one waits until the transform is done (``ingestion.load`` takes it per delivery)."""
+    and the next one waits until the transform is done (loads take it per delivery: ``hold_write_lock``)."""
     with connect(settings, autocommit=True) as conn, conn.cursor() as cur:
         cur.execute("select pg_try_advisory_lock(%s)", (WAREHOUSE_WRITE_LOCK,))
         if not cur.fetchone()[0]:

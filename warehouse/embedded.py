@@ -17,66 +17,20 @@ import os
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from warehouse.settings import PROJECT_DIR
+from warehouse.db import ensure_database
+from warehouse.settings import EMBEDDED_DATABASE, SERVER_USER, EmbeddedLocation
 
 log = logging.getLogger(__name__)
 
-DATABASE = "warehouse"
-SERVER_USER = "pgserver"
 
+class EmbeddedWarehouse(EmbeddedLocation):
+    """The embedded server's control: start (initialising it on first use) and stop."""
 
-@dataclass(frozen=True)
-class EmbeddedWarehouse:
-    home: Path
-
-    @classmethod
-    def default(cls) -> EmbeddedWarehouse:
-        return cls(Path(os.environ.get("WAREHOUSE_HOME", PROJECT_DIR / ".warehouse")).resolve())
-
-    @property
-    def pgdata(self) -> Path:
-        return self.home / "pgdata"
-
-    @property
-    def state_file(self) -> Path:
-        return self.home / "state.json"
-
-    @property
-    def log_file(self) -> Path:
-        return self.pgdata / "postgres.log"
-
-    # -- state -------------------------------------------------------------------------------
-    def port(self) -> int | None:
-        if not self.state_file.exists():
-            return None
-        return int(json.loads(self.state_file.read_text())["port"])
-
-    def server_url(self, database: str = "postgres") -> str:
-        port = self.port()
-        if port is None:
-            raise RuntimeError(f"the embedded warehouse in {self.home} has never been started")
-        return f"postgresql://postgres@127.0.0.1:{port}/{database}"
-
-    def is_running(self) -> bool:
-        pid_file = self.pgdata / "postmaster.pid"
-        if not pid_file.exists():
-            return False
-        try:
-            pid = int(pid_file.read_text().splitlines()[0])
-            os.kill(pid, 0)
-        except (ValueError, IndexError, ProcessLookupError):
-            return False
-        except PermissionError:
-            return True
-        return True
-
-    # -- control -----------------------------------------------------------------------------
     def start(self) -> str:
         """Start the server (initialising it on first use); return the warehouse database URL."""
-        POSTGRES_BIN_PATH = _postgres_bin_path()
+        POSTGRES_BIN_PATH = postgres_bin_path()
         self.home.mkdir(parents=True, exist_ok=True)
         run_as = self._prepare_permissions(POSTGRES_BIN_PATH)
         if not (self.pgdata / "PG_VERSION").exists():
@@ -105,14 +59,12 @@ class EmbeddedWarehouse:
             log.info("starting the embedded warehouse on 127.0.0.1:%s", port)
             self._run(POSTGRES_BIN_PATH / "pg_ctl", "-D", self.pgdata, "-l", self.log_file, "-w",
                       "-t", "60", "-o", f"-p {port}", "start", user=run_as)
-        from warehouse.db import ensure_database
-
-        ensure_database(self.server_url(), DATABASE)
-        return self.server_url(DATABASE)
+        ensure_database(self.server_url(), EMBEDDED_DATABASE)
+        return self.server_url(EMBEDDED_DATABASE)
 
     def stop(self) -> bool:
         """Stop the server; return whether it was running."""
-        POSTGRES_BIN_PATH = _postgres_bin_path()
+        POSTGRES_BIN_PATH = postgres_bin_path()
         if not self.is_running():
             return False
         self._run(POSTGRES_BIN_PATH / "pg_ctl", "-D", self.pgdata, "-m", "fast", "-w", "stop",
@@ -146,7 +98,7 @@ class EmbeddedWarehouse:
             raise RuntimeError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
 
 
-def _postgres_bin_path() -> Path:
+def postgres_bin_path() -> Path:
     import warnings
 
     with warnings.catch_warnings():  # pgserver's import asks platformdirs for a runtime folder it does not use here
@@ -154,14 +106,6 @@ def _postgres_bin_path() -> Path:
         from pgserver._commands import POSTGRES_BIN_PATH
 
     return POSTGRES_BIN_PATH
-
-
-def running_url() -> str | None:
-    """The URL of the embedded warehouse database if it is running, else None."""
-    wh = EmbeddedWarehouse.default()
-    if wh.is_running() and wh.port() is not None:
-        return wh.server_url(DATABASE)
-    return None
 
 
 def _port_is_free(port: int) -> bool:

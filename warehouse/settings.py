@@ -1,21 +1,80 @@
 """One settings object, built from environment variables, used by every part of the product.
 
 ``WAREHOUSE_URL`` points at any Postgres. Without it, the embedded warehouse (see
-``warehouse.embedded``) is used, and it must have been started (``make warehouse-start``).
+``warehouse.embedded``) is used, and it must have been started (``make warehouse-start``): where it
+lives and whether it runs is read here (``EmbeddedLocation``), starting and stopping it is
+``warehouse.embedded``'s job. This module only reads; it imports nothing of the product.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+EMBEDDED_DATABASE = "warehouse"
+SERVER_USER = "pgserver"  # the embedded server's OS user when we are root (Postgres refuses to run as root)
 
 
 class SettingsError(RuntimeError):
     """The environment does not describe a usable warehouse."""
+
+
+@dataclass(frozen=True)
+class EmbeddedLocation:
+    """Where the embedded warehouse keeps its data and port, and whether its server is running."""
+
+    home: Path
+
+    @classmethod
+    def default(cls, env: dict[str, str] | None = None) -> EmbeddedLocation:
+        env = os.environ if env is None else env
+        return cls(Path(env.get("WAREHOUSE_HOME", PROJECT_DIR / ".warehouse")).resolve())
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def state_file(self) -> Path:
+        return self.home / "state.json"
+
+    @property
+    def log_file(self) -> Path:
+        return self.pgdata / "postgres.log"
+
+    def port(self) -> int | None:
+        if not self.state_file.exists():
+            return None
+        return int(json.loads(self.state_file.read_text())["port"])
+
+    def server_url(self, database: str = "postgres") -> str:
+        port = self.port()
+        if port is None:
+            raise SettingsError(f"the embedded warehouse in {self.home} has never been started")
+        return f"postgresql://postgres@127.0.0.1:{port}/{database}"
+
+    def is_running(self) -> bool:
+        pid_file = self.pgdata / "postmaster.pid"
+        if not pid_file.exists():
+            return False
+        try:
+            pid = int(pid_file.read_text().splitlines()[0])
+            os.kill(pid, 0)
+        except (ValueError, IndexError, ProcessLookupError):
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def running_url(self) -> str | None:
+        """The URL of the warehouse database if the server is running, else None."""
+        if self.is_running() and self.port() is not None:
+            return self.server_url(EMBEDDED_DATABASE)
+        return None
 
 
 @dataclass(frozen=True)
@@ -34,9 +93,7 @@ class Settings:
         env = dict(os.environ if env is None else env)
         url = env.get("WAREHOUSE_URL", "").strip()
         if not url:
-            from warehouse import embedded
-
-            url = embedded.running_url()
+            url = EmbeddedLocation.default(env).running_url()
             if url is None:
                 raise SettingsError(
                     "WAREHOUSE_URL is not set and the embedded warehouse is not running: "

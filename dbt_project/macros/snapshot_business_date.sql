@@ -1,7 +1,7 @@
 {#-
     The history snapshots record a change on the business date it was delivered, not on the day
     dbt happened to run: the pipeline replays every newly delivered date through `dbt snapshot`
-    in date order (warehouse/history.py), passing `--vars '{snapshot_date: YYYY-MM-DD}'`.
+    in date order (warehouse/transform.py), passing `--vars '{snapshot_date: YYYY-MM-DD}'`.
     Without the var (a plain `dbt build` or `dbt snapshot`) the date is the latest delivered one,
     which after a replay changes nothing.
 -#}

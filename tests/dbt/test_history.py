@@ -5,8 +5,8 @@ import csv
 import datetime as dt
 
 from ingestion.load import load_pending
-from tests.ingest.test_load import _copy_days, _rewrite_control
-from warehouse.history import replay_snapshots
+from tests.deliveries import copy_days, rewrite_control
+from warehouse.transform import replay_snapshots
 
 DAYS = 12
 
@@ -40,7 +40,7 @@ def _snapshot_assignments(conn):
 
 def test_snapshots_date_every_change_on_its_delivery_and_rewind_for_a_correction(tiny_bank, tmp_path, settings,
                                                                                   conn):
-    landing = _copy_days(tiny_bank, tmp_path / "landing", days=DAYS)
+    landing = copy_days(tiny_bank, tmp_path / "landing", days=DAYS)
     load_pending(settings, dt.date(2026, 7, DAYS))  # many days in one run, as a catch-up or backfill would
     assert len(replay_snapshots(settings)) == DAYS
     expected = _delivered_assignments(landing)
@@ -58,7 +58,7 @@ def test_snapshots_date_every_change_on_its_delivery_and_rewind_for_a_correction
     fields[header.index("rm_id")] = next(r for c in expected.values() for _, r in c if r != old_rm)
     lines[1] = ",".join(fields)
     path.write_bytes(("\n".join(lines) + "\n").encode("gbk"))
-    _rewrite_control(day)
+    rewrite_control(day)
     load_pending(settings, dt.date(2026, 7, DAYS))
     assert replay_snapshots(settings)[0] == dt.date.fromisoformat(day.name)
     corrected = _delivered_assignments(landing)

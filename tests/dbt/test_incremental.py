@@ -9,9 +9,8 @@ import pytest
 
 from ingestion import contract
 from ingestion.load import load_pending
-from tests.ingest.test_load import _copy_days, _rewrite_control
-from warehouse.dbt import run_dbt
-from warehouse.history import replay_snapshots
+from tests.deliveries import copy_days, rewrite_control
+from warehouse.transform import replay_snapshots, run_dbt
 
 # Every incremental model, and the mart built from them. Each records the newest batch (and date) it
 # was built from, which a full refresh sets to the newest on every row: not compared.
@@ -68,7 +67,7 @@ def _assert_equals_a_full_refresh(settings, conn) -> None:
 
 @pytest.mark.e2e
 def test_night_by_night_equals_a_full_refresh(tiny_bank, tmp_path, settings, conn):
-    landing = _copy_days(tiny_bank, tmp_path / "landing", days=29)
+    landing = copy_days(tiny_bank, tmp_path / "landing", days=29)
     load_pending(settings, dt.date(2026, 7, 29))
     run_dbt(["seed"], settings)
     replay_snapshots(settings)
@@ -90,7 +89,7 @@ def test_night_by_night_equals_a_full_refresh(tiny_bank, tmp_path, settings, con
     fields[column] = f"{float(fields[column]) + 1000:.2f}"
     lines[1] = ",".join(fields)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    _rewrite_control(day)
+    rewrite_control(day)
     _run_day(settings, landing, tiny_bank, dt.date(2026, 8, 4))
     assert not _months_were_added_to(settings), "a re-delivered day should rebuild the months from its own"
     _assert_equals_a_full_refresh(settings, conn)

@@ -18,9 +18,8 @@ from decimal import Decimal
 
 from ingestion.load import load_pending
 from tests.dbt.test_incremental import _assert_equals_a_full_refresh
-from tests.ingest.test_load import _copy_days, _rewrite_control
-from warehouse.dbt import run_dbt
-from warehouse.history import replay_snapshots
+from tests.deliveries import copy_days, rewrite_control
+from warehouse.transform import replay_snapshots, run_dbt
 
 DAY1, DAY2 = dt.date(2026, 7, 1), dt.date(2026, 7, 2)
 
@@ -37,7 +36,7 @@ def _night(settings, up_to):
 
 def test_a_late_master_reclassifies_its_facts_and_a_missing_balance_is_carried_forward(tiny_bank, tmp_path,
                                                                                       settings, conn):
-    landing = _copy_days(tiny_bank, tmp_path / "landing", days=2)
+    landing = copy_days(tiny_bank, tmp_path / "landing", days=2)
     day1, day2 = landing / DAY1.isoformat(), landing / DAY2.isoformat()
     families = {p["product_code"]: p["product_family"] for p in _rows(day1 / "products.csv")}
     accounts = {a["account_id"]: a for a in _rows(day1 / "accounts.csv")}
@@ -57,7 +56,7 @@ def test_a_late_master_reclassifies_its_facts_and_a_missing_balance_is_carried_f
     path.write_text("\n".join(line.replace(f"{missing},{balances[DAY2][missing]:.2f},",
                                            f"{missing},1O0.00,") for line in path.read_text().splitlines()) + "\n")
     for folder in (day1, day2):
-        _rewrite_control(folder)
+        rewrite_control(folder)
 
     def fact(account_id):
         with conn.cursor() as cur:

@@ -161,7 +161,7 @@ def test_a_late_delivery_alerts_and_the_ones_that_arrived_still_load(tiny_bank, 
 def test_dbt_docs_generate_documents_every_mart(pipeline):
     import json
 
-    from warehouse.dbt import run_dbt
+    from warehouse.transform import run_dbt
 
     settings = pipeline[0]
     run_dbt(["docs", "generate"], settings)

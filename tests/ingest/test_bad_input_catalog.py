@@ -14,7 +14,7 @@ import shutil
 import pytest
 
 from ingestion.load import DeliveryError, load_pending
-from tests.ingest.test_load import _raw_counts, _rewrite_control
+from tests.deliveries import raw_counts, rewrite_control
 
 DAY2 = "2026-07-02"
 
@@ -55,80 +55,80 @@ CASES = {
                        ("refuse", "checksum_matches_control")),
     "truncated, checksum recomputed": (
         lambda f, t: (_write(f / "transactions.csv", _lines(f / "transactions.csv")[:-2]),
-                      _rewrite_control(f, keep_counts=True)),
+                      rewrite_control(f, keep_counts=True)),
         ("refuse", "row_count_matches_control")),
     "wrong delimiter": (lambda f, t: (_write(f / "deposit_balances.csv",
                                              [ln.replace(",", ";") for ln in _lines(f / "deposit_balances.csv")]),
-                                      _rewrite_control(f)),
+                                      rewrite_control(f)),
                         ("refuse", "header_matches_contract")),
     "missing column": (lambda f, t: (_write(f / "transactions.csv", [*_lines(f / "transactions.csv")[:1],
                                       ",".join(_lines(f / "transactions.csv")[1].split(",")[:-1]),
-                                      *_lines(f / "transactions.csv")[2:]]), _rewrite_control(f)),
+                                      *_lines(f / "transactions.csv")[2:]]), rewrite_control(f)),
                        ("quarantine", "transactions.csv", "column_count")),
     "extra column": (lambda f, t: (_write(f / "transactions.csv", [*_lines(f / "transactions.csv")[:1],
                                     _lines(f / "transactions.csv")[1] + ",surplus",
-                                    *_lines(f / "transactions.csv")[2:]]), _rewrite_control(f)),
+                                    *_lines(f / "transactions.csv")[2:]]), rewrite_control(f)),
                      ("quarantine", "transactions.csv", "column_count")),
     "byte-order mark": (lambda f, t: ((f / "deposit_balances.csv").write_bytes(
-        b"\xef\xbb\xbf" + (f / "deposit_balances.csv").read_bytes()), _rewrite_control(f)), ("accept", None)),
+        b"\xef\xbb\xbf" + (f / "deposit_balances.csv").read_bytes()), rewrite_control(f)), ("accept", None)),
     "CRLF line ends": (lambda f, t: (_write(f / "transactions.csv", _lines(f / "transactions.csv"), newline="\r\n"),
-                                     _rewrite_control(f)), ("accept", None)),
+                                     rewrite_control(f)), ("accept", None)),
     "GBK bytes in a UTF-8 file": (lambda f, t: ((f / "transactions.csv").write_bytes(
         (f / "transactions.csv").read_bytes() + "T1,A000000001,2026-07-02 10:00:00,branch,fee,1.00,0.00,王\n"
-        .encode("gbk")), _rewrite_control(f)), ("refuse", "declared_encoding")),
-    "empty file": (lambda f, t: ((f / "service_interactions.csv").write_bytes(b""), _rewrite_control(f)),
+        .encode("gbk")), rewrite_control(f)), ("refuse", "declared_encoding")),
+    "empty file": (lambda f, t: ((f / "service_interactions.csv").write_bytes(b""), rewrite_control(f)),
                    ("refuse", "header_matches_contract")),
     "non-numeric amount": (lambda f, t: (_edit_field(f, "transactions.csv", "amount_cny", "12,5O"),
-                                         _rewrite_control(f)),
+                                         rewrite_control(f)),
                            ("quarantine", "transactions.csv", "column_count")),
     "non-numeric amount in its field": (lambda f, t: (_edit_field(f, "transactions.csv", "amount_cny", "1O0.00"),
-                                                      _rewrite_control(f)),
+                                                      rewrite_control(f)),
                                         ("quarantine", "transactions.csv", "numeric")),
     "impossible date": (lambda f, t: (_edit_field(f, "transactions.csv", "transaction_at", "2026-02-30 10:00:00"),
-                                      _rewrite_control(f)),
+                                      rewrite_control(f)),
                         ("quarantine", "transactions.csv", "valid_timestamp")),
     "negative loan outstanding": (lambda f, t: (_edit_field(f, "loan_balances.csv", "outstanding_cny", "-5.00"),
-                                                _rewrite_control(f)),
+                                                rewrite_control(f)),
                                   ("quarantine", "loan_balances.csv", "non_negative")),
     "overdrawn current account": (lambda f, t: (_edit_field(f, "deposit_balances.csv", "balance_cny", "-5.00"),
-                                                _rewrite_control(f)), ("accept", None)),
+                                                rewrite_control(f)), ("accept", None)),
     "a system posting (interest credited)": (
         lambda f, t: (_edit_field(f, "transactions.csv", "channel", "system"),
-                      _edit_field(f, "transactions.csv", "transaction_type", "interest"), _rewrite_control(f)),
+                      _edit_field(f, "transactions.csv", "transaction_type", "interest"), rewrite_control(f)),
         ("accept", None)),
     "duplicate key within a file": (lambda f, t: (_append(f, "transactions.csv", _lines(f / "transactions.csv")[1]),
-                                                  _rewrite_control(f)),
+                                                  rewrite_control(f)),
                                     ("quarantine", "transactions.csv", "unique_key_in_file")),
     "duplicate key across deliveries": (lambda f, t: (_append(f, "transactions.csv",
                                                               _day1_line(t, "transactions.csv")),
-                                                      _rewrite_control(f)),
+                                                      rewrite_control(f)),
                                         ("quarantine", "transactions.csv", "unique_key_across_deliveries")),
     "unknown product code": (lambda f, t: (_append(f, "accounts.csv",
                                                    "A900000001,C00000002,XX99,2026-07-02,,,0.2000,"),
-                                           _rewrite_control(f)),
+                                           rewrite_control(f)),
                              ("quarantine", "accounts.csv", "known_reference")),
     "unknown branch code": (lambda f, t: (_append(f, "customers.csv", _first_customer(f).replace(
         _first_customer(f).split(",")[12], "BR99-S99").replace(_first_customer(f).split(",")[0], "C90000001", 1),
-        "gbk"), _rewrite_control(f)), ("quarantine", "customers.csv", "known_reference")),
+        "gbk"), rewrite_control(f)), ("quarantine", "customers.csv", "known_reference")),
     "orphan account": (lambda f, t: (_append(f, "deposit_balances.csv", "A999999999,100.00,0.2000"),
-                                     _rewrite_control(f)),
+                                     rewrite_control(f)),
                        ("late", "deposit_balances.csv", "account_id", "A999999999")),
     "transaction of an account not delivered yet": (
-        lambda f, t: (_edit_field(f, "transactions.csv", "account_id", "A888888888"), _rewrite_control(f)),
+        lambda f, t: (_edit_field(f, "transactions.csv", "account_id", "A888888888"), rewrite_control(f)),
         ("late", "transactions.csv", "account_id", "A888888888")),
     "interaction of a customer not delivered yet": (
         lambda f, t: (_append(f, "service_interactions.csv",
-                              "S99990001,C99999999,inquiry,mobile,2026-07-02 10:00:00,,"), _rewrite_control(f)),
+                              "S99990001,C99999999,inquiry,mobile,2026-07-02 10:00:00,,"), rewrite_control(f)),
         ("late", "service_interactions.csv", "customer_id", "C99999999")),
     "blank line": (lambda f, t: (_write(f / "transactions.csv", [*_lines(f / "transactions.csv")[:2], "",
                                                                  *_lines(f / "transactions.csv")[2:]]),
-                                 _rewrite_control(f)),
+                                 rewrite_control(f)),
                    ("quarantine", "transactions.csv", "column_count")),
     "a path in an id": (lambda f, t: (_edit_field(f, "transactions.csv", "transaction_id", "../../../../tmp/x/T1"),
-                                      _rewrite_control(f)),
+                                      rewrite_control(f)),
                         ("quarantine", "transactions.csv", "code_format")),
     "field over 131,072 characters": (lambda f, t: (_edit_field(f, "transactions.csv", "transaction_id", "T" * 140_000),
-                                                    _rewrite_control(f)),
+                                                    rewrite_control(f)),
                                       ("quarantine", "transactions.csv", "max_length")),
     "control file lists a file twice": (
         lambda f, t: (f / "control.csv").write_text((f / "control.csv").read_text()
@@ -142,16 +142,16 @@ CASES = {
                       (f / "loan_balances.csv").symlink_to(f.parent / "elsewhere.csv")),
         ("refuse", "regular_file")),
     "unknown code in a closed list": (lambda f, t: (_edit_field(f, "transactions.csv", "channel", "fax"),
-                                                    _rewrite_control(f)),
+                                                    rewrite_control(f)),
                                       ("quarantine", "transactions.csv", "accepted_values")),
     "missing required value": (lambda f, t: (_edit_field(f, "transactions.csv", "account_id", ""),
-                                             _rewrite_control(f)),
+                                             rewrite_control(f)),
                                ("quarantine", "transactions.csv", "not_null")),
     "very long field": (lambda f, t: (_edit_field(f, "transactions.csv", "transaction_id", "T" * 500),
-                                      _rewrite_control(f)),
+                                      rewrite_control(f)),
                         ("quarantine", "transactions.csv", "max_length")),
     "NUL byte": (lambda f, t: (_edit_field(f, "transactions.csv", "transaction_id", "T20260702\x0000000001"),
-                               _rewrite_control(f)),
+                               rewrite_control(f)),
                  ("quarantine", "transactions.csv", "no_nul_bytes")),
     "control total mismatch": (lambda f, t: (f / "control.csv").write_text(
         (f / "control.csv").read_text().replace(",transactions.csv,utf-8,", ",transactions.csv,utf-8,") .replace(
@@ -183,7 +183,7 @@ def test_bad_input(kind, tiny_bank, tmp_path, settings, conn):
     for day in ("2026-07-01", DAY2):
         shutil.copytree(tiny_bank / day, landing / day)
     load_pending(settings, dt.date(2026, 7, 1))
-    before = _raw_counts(conn)
+    before = raw_counts(conn)
     folder = landing / DAY2
     lines_in = {p.name: len(p.read_bytes().splitlines()) - 1 for p in folder.glob("*.csv") if p.name != "control.csv"}
     damage(folder, tiny_bank)
@@ -191,7 +191,7 @@ def test_bad_input(kind, tiny_bank, tmp_path, settings, conn):
         with pytest.raises(DeliveryError) as failure:
             load_pending(settings, dt.date(2026, 7, 2))
         assert failure.value.rule == expected[1], str(failure.value)
-        assert _raw_counts(conn) == before
+        assert raw_counts(conn) == before
         return
     [result] = load_pending(settings, dt.date(2026, 7, 2))
     for file_result in result.files:

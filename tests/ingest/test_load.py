@@ -3,85 +3,47 @@
 import csv
 import datetime as dt
 import hashlib
-import re
 import shutil
-from decimal import Decimal
 
 import pytest
 
 from ingestion import contract
-from ingestion.load import DeliveryError, ensure_schema, load_delivery, load_pending
-
-
-def _copy_days(tiny_bank, dest, days=3):
-    dest.mkdir(parents=True)
-    for folder in sorted(tiny_bank.iterdir())[:days]:
-        shutil.copytree(folder, dest / folder.name)
-    return dest
-
-
-def _rewrite_control(folder, keep_counts=False):
-    """Recompute the control file after a test changed a data file on purpose (as a sender would)."""
-    path = folder / contract.CONTROL_FILE
-    rows = list(csv.DictReader(path.open(encoding="utf-8", newline="")))
-    for row in rows:
-        data = (folder / row["file_name"]).read_bytes()
-        row["sha256"] = hashlib.sha256(data).hexdigest()
-        if not keep_counts:
-            row["row_count"] = str(len(data.splitlines()) - 1)
-        source = contract.BY_FILE_NAME[row["file_name"]]
-        if source.amount_column:
-            idx = source.column_names.index(source.amount_column)
-            rows_ = list(csv.reader(data.decode(row["encoding"], errors="replace").splitlines()))[1:]
-            total = sum(Decimal(r[idx]) for r in rows_
-                        if len(r) == len(source.columns) and re.fullmatch(r"-?\d+(\.\d{1,2})?", r[idx]))
-            row["amount_total"] = f"{total:.2f}"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=contract.CONTROL_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def _raw_counts(conn):
-    with conn.cursor() as cur:
-        counts = {}
-        for source in contract.SOURCE_FILES:
-            cur.execute(f"select count(*) from raw.{source.name}")
-            counts[source.name] = cur.fetchone()[0]
-        return counts
+from ingestion.load import DeliveryError, load_delivery, load_pending
+from tests.deliveries import copy_days, raw_counts, rewrite_control
+from warehouse.schema import ensure_schema
 
 
 def test_every_line_is_loaded_or_quarantined_and_reruns_change_nothing(tiny_bank, tmp_path, settings, conn):
-    landing = _copy_days(tiny_bank, tmp_path / "landing")
+    landing = copy_days(tiny_bank, tmp_path / "landing")
     results = load_pending(settings, dt.date(2026, 12, 31))
     assert [r.status for r in results] == ["loaded"] * 3
     lines_in = sum(len((f / s.file_name).read_bytes().splitlines()) - 1
                    for f in landing.iterdir() for s in contract.SOURCE_FILES)
     assert sum(r.rows_loaded + r.rows_quarantined for r in results) == lines_in
-    assert sum(_raw_counts(conn).values()) == sum(r.rows_loaded for r in results)
-    before = _raw_counts(conn)
+    assert sum(raw_counts(conn).values()) == sum(r.rows_loaded for r in results)
+    before = raw_counts(conn)
     assert load_pending(settings, dt.date(2026, 12, 31)) == []  # nothing pending: same control files
     with conn.cursor() as cur:
         cur.execute("select count(*) from audit.deliveries")
         assert cur.fetchone()[0] == 3
-    assert _raw_counts(conn) == before
+    assert raw_counts(conn) == before
 
 
 def test_only_deliveries_up_to_the_logical_date_load(tiny_bank, tmp_path, settings, conn):
-    _copy_days(tiny_bank, tmp_path / "landing", days=3)
+    copy_days(tiny_bank, tmp_path / "landing", days=3)
     results = load_pending(settings, dt.date(2026, 7, 2))
     assert [r.business_date for r in results] == [dt.date(2026, 7, 1), dt.date(2026, 7, 2)]
 
 
 def test_a_bad_row_is_quarantined_with_its_rule_and_line(tiny_bank, tmp_path, settings, conn):
-    landing = _copy_days(tiny_bank, tmp_path / "landing", days=1)
+    landing = copy_days(tiny_bank, tmp_path / "landing", days=1)
     folder = next(landing.iterdir())
     path = folder / "deposit_balances.csv"
     lines = path.read_text().splitlines()
     account = lines[2].split(",")[0]
     lines[2] = f"{account},not-a-number,0.2000"
     path.write_text("\n".join(lines) + "\n")
-    _rewrite_control(folder)  # amount total no longer checkable: one amount is unreadable
+    rewrite_control(folder)  # amount total no longer checkable: one amount is unreadable
     result = load_pending(settings, dt.date(2026, 7, 1))[0]
     deposit = next(f for f in result.files if f.file_name == "deposit_balances.csv")
     assert deposit.rows_quarantined == 1
@@ -102,9 +64,9 @@ def test_a_bad_row_is_quarantined_with_its_rule_and_line(tiny_bank, tmp_path, se
 ])
 def test_an_unusable_delivery_fails_by_name_and_leaves_the_warehouse_unchanged(
         tiny_bank, tmp_path, settings, conn, damage, rule):
-    landing = _copy_days(tiny_bank, tmp_path / "landing", days=2)
+    landing = copy_days(tiny_bank, tmp_path / "landing", days=2)
     load_pending(settings, dt.date(2026, 7, 1))
-    before = _raw_counts(conn)
+    before = raw_counts(conn)
     folder = landing / "2026-07-02"
     control = folder / contract.CONTROL_FILE
     balances = folder / "deposit_balances.csv"
@@ -112,7 +74,7 @@ def test_an_unusable_delivery_fails_by_name_and_leaves_the_warehouse_unchanged(
         control.unlink()
     elif damage == "wrong_header":
         balances.write_text(balances.read_text().replace("balance_cny", "balance", 1))
-        _rewrite_control(folder)
+        rewrite_control(folder)
     elif damage == "truncated":
         balances.write_bytes(balances.read_bytes()[:-40])
     elif damage == "count_mismatch":
@@ -131,19 +93,19 @@ def test_an_unusable_delivery_fails_by_name_and_leaves_the_warehouse_unchanged(
     elif damage == "bad_encoding":
         accounts = folder / "accounts.csv"
         accounts.write_bytes(accounts.read_bytes() + b"A999,\xff\xfe,broken\n")
-        _rewrite_control(folder)
+        rewrite_control(folder)
     with pytest.raises(DeliveryError) as failure:
         load_pending(settings, dt.date(2026, 7, 2))
     assert failure.value.rule == rule
     assert str(folder) in str(failure.value)
-    assert _raw_counts(conn) == before
+    assert raw_counts(conn) == before
     with conn.cursor() as cur:
         cur.execute("select business_date from audit.deliveries")
         assert cur.fetchall() == [(dt.date(2026, 7, 1),)]
 
 
 def test_a_corrected_redelivery_replaces_the_date(tiny_bank, tmp_path, settings, conn):
-    landing = _copy_days(tiny_bank, tmp_path / "landing", days=1)
+    landing = copy_days(tiny_bank, tmp_path / "landing", days=1)
     load_pending(settings, dt.date(2026, 7, 1))
     folder = next(landing.iterdir())
     path = folder / "transactions.csv"
@@ -188,12 +150,12 @@ def test_a_late_day_holds_back_later_days_so_raw_does_not_depend_on_arrival_orde
                                                                                   conn):
     """Day 2 arrives after day 3: day 3 waits, then both load in date order; day 3 repeats a day-1
     transaction, which the earliest date keeps. The result equals loading everything in order."""
-    landing = _copy_days(tiny_bank, tmp_path / "landing", days=3)
+    landing = copy_days(tiny_bank, tmp_path / "landing", days=3)
     day1, day2, day3 = sorted(landing.iterdir())
     repeated = (day1 / "transactions.csv").read_text().splitlines()[1]
     lines = (day3 / "transactions.csv").read_text().splitlines()
     (day3 / "transactions.csv").write_text("\n".join([*lines, repeated]) + "\n")
-    _rewrite_control(day3)
+    rewrite_control(day3)
     held_back = tmp_path / "held_back"
     shutil.move(day2, held_back)
 
@@ -247,7 +209,7 @@ def test_clean_files_are_copied_whole_and_a_damaged_file_gives_the_same_rows_lin
         tiny_bank, tmp_path, settings, conn):
     """The fast way (the bank's bytes, checked whole in Arrow) and the slow way (line by line) load the
     same rows: a day-2 deposit file with one bad line goes the slow way, and every other line is in raw."""
-    landing = _copy_days(tiny_bank, tmp_path / "landing", days=2)
+    landing = copy_days(tiny_bank, tmp_path / "landing", days=2)
     results = load_pending(settings, dt.date(2026, 7, 2))
     assert all(f.fast_path for r in results for f in r.files if f.rows_read), "clean files go the fast way"
     clean_raw, _ = _raw_and_quarantine(conn)
@@ -257,7 +219,7 @@ def test_clean_files_are_copied_whole_and_a_damaged_file_gives_the_same_rows_lin
     lines = path.read_text().splitlines()
     bad_line = "A999999999,1O0.00,0.2000"  # not a number
     path.write_text("\n".join([*lines[:3], bad_line, *lines[3:]]) + "\n")
-    _rewrite_control(day2)
+    rewrite_control(day2)
     [result] = load_pending(settings, dt.date(2026, 7, 2))
     deposit = next(f for f in result.files if f.file_name == "deposit_balances.csv")
     assert result.status == "replaced" and not deposit.fast_path
@@ -269,13 +231,13 @@ def test_clean_files_are_copied_whole_and_a_damaged_file_gives_the_same_rows_lin
 def test_a_corrected_redelivery_reloads_the_later_dates_in_order(tiny_bank, tmp_path, settings, conn):
     """Day 1 is re-sent with a transaction that day 3 also has: day 1 now keeps it and day 3's copy is
     quarantined, exactly as if the corrected day 1 had come first."""
-    landing = _copy_days(tiny_bank, tmp_path / "landing", days=3)
+    landing = copy_days(tiny_bank, tmp_path / "landing", days=3)
     load_pending(settings, dt.date(2026, 7, 3))
     day1, _, day3 = sorted(landing.iterdir())
     moved = (day3 / "transactions.csv").read_text().splitlines()[1]
     lines = (day1 / "transactions.csv").read_text().splitlines()
     (day1 / "transactions.csv").write_text("\n".join([*lines, moved]) + "\n")
-    _rewrite_control(day1)
+    rewrite_control(day1)
     results = load_pending(settings, dt.date(2026, 7, 3))
     assert [(r.business_date.day, r.status) for r in results] == [(1, "replaced"), (2, "replaced"), (3, "replaced")]
     with conn.cursor() as cur:
@@ -293,7 +255,7 @@ def test_a_quarantined_master_line_makes_its_references_in_the_same_delivery_orp
     quarantined, the later files of the same delivery are checked again against what loaded: the
     customer's accounts are quarantined as unknown references (masters wait for what they reference),
     those accounts' balances load against inferred members, registered as unresolved."""
-    landing = _copy_days(tiny_bank, tmp_path / "landing", days=1)
+    landing = copy_days(tiny_bank, tmp_path / "landing", days=1)
     folder = next(landing.iterdir())
     path = folder / "customers.csv"
     lines = path.read_bytes().decode("gbk").splitlines()
@@ -306,7 +268,7 @@ def test_a_quarantined_master_line_makes_its_references_in_the_same_delivery_orp
     fields[header.index("birth_date")] = "1990-02-30"  # an impossible date: the line is quarantined
     lines[number - 1] = ",".join(fields)
     path.write_bytes(("\n".join(lines) + "\n").encode("gbk"))
-    _rewrite_control(folder)
+    rewrite_control(folder)
     [result] = load_pending(settings, dt.date(2026, 7, 1))
     orphans = {a["account_id"] for a in accounts if a["customer_id"] == customer_id}
     with conn.cursor() as cur:
@@ -333,7 +295,7 @@ def test_a_load_waits_for_a_transform_in_progress_and_commits_after_it(tiny_bank
 
     from warehouse.db import transform_lock
 
-    _copy_days(tiny_bank, tmp_path / "landing", days=1)
+    copy_days(tiny_bank, tmp_path / "landing", days=1)
     errors: list[BaseException] = []
 
     def load() -> None:
@@ -377,7 +339,7 @@ def test_control_characters_inside_a_field_are_data_whichever_way_the_file_goes(
     file is copied whole and when another line's quoted field sends it line by line."""
     name = "Wang\x1c\x1d\x1e\x0b\x0c\x85\u2028\u2029Li"
     for quoted in (False, True):
-        landing = _copy_days(tiny_bank, tmp_path / f"landing_{quoted}", days=1)
+        landing = copy_days(tiny_bank, tmp_path / f"landing_{quoted}", days=1)
         folder = next(landing.iterdir())
         path = folder / "relationship_managers.csv"
         lines = path.read_text(encoding="utf-8").split("\n")
@@ -389,7 +351,7 @@ def test_control_characters_inside_a_field_are_data_whichever_way_the_file_goes(
             other[1] = f'"{other[1]}"'
             lines[2] = ",".join(other)
         path.write_bytes("\n".join(lines).encode("utf-8"))
-        _rewrite_control(folder)
+        rewrite_control(folder)
         database = settings.__class__.from_env({"WAREHOUSE_URL": settings.warehouse_url,
                                                 "BANK_LANDING_DIR": str(landing)})
         [result] = load_pending(database, dt.date(2026, 7, 1))
@@ -408,7 +370,7 @@ def test_two_loads_started_at_once_load_each_delivery_once(tiny_bank, tmp_path, 
     or loading every delivery again as 'replaced'."""
     import threading
 
-    _copy_days(tiny_bank, tmp_path / "landing", days=3)
+    copy_days(tiny_bank, tmp_path / "landing", days=3)
     barrier = threading.Barrier(2)
     outcomes: list = []
 
@@ -436,7 +398,7 @@ def test_a_redelivery_loaded_by_a_run_for_its_own_date_still_reloads_the_later_d
                                                                                      conn):
     """A corrected day 1 loaded by a run for 2026-07-01 (an operator re-running that date) leaves days 2
     and 3 stale; the next run up to day 3 finds them pending and loads them again after day 1."""
-    landing = _copy_days(tiny_bank, tmp_path / "landing", days=3)
+    landing = copy_days(tiny_bank, tmp_path / "landing", days=3)
     load_pending(settings, dt.date(2026, 7, 3))
     day1 = landing / "2026-07-01"
     lines = (day1 / "deposit_balances.csv").read_text().splitlines()
@@ -444,7 +406,7 @@ def test_a_redelivery_loaded_by_a_run_for_its_own_date_still_reloads_the_later_d
     fields[1] = f"{float(fields[1]) + 1000:.2f}"
     lines[1] = ",".join(fields)
     (day1 / "deposit_balances.csv").write_text("\n".join(lines) + "\n")
-    _rewrite_control(day1)
+    rewrite_control(day1)
     assert [(r.business_date.day, r.status) for r in load_pending(settings, dt.date(2026, 7, 1))] == [(1, "replaced")]
     results = load_pending(settings, dt.date(2026, 7, 3))
     assert [(r.business_date.day, r.status) for r in results] == [(2, "replaced"), (3, "replaced")]

@@ -6,7 +6,7 @@ import datetime as dt
 
 from ingestion import contract
 from ingestion.load import load_pending
-from tests.ingest.test_load import _copy_days, _rewrite_control
+from tests.deliveries import copy_days, rewrite_control
 
 
 def _statuses(conn):
@@ -32,7 +32,7 @@ def test_a_late_master_loads_what_waited_for_it_and_revises_its_date(tiny_bank, 
     inferred members. Day 2 delivers the customer again, corrected: the day-1 customer line is
     superseded, the account lines are retried and loaded into day 1, once, the balances' references are
     resolved, and day 1 is revised by day 2's batch."""
-    landing = _copy_days(tiny_bank, tmp_path / "landing", days=2)
+    landing = copy_days(tiny_bank, tmp_path / "landing", days=2)
     day1, day2 = sorted(landing.iterdir())
     lines = (day1 / "customers.csv").read_bytes().decode("gbk").splitlines()
     header = lines[0].split(",")
@@ -43,7 +43,7 @@ def test_a_late_master_loads_what_waited_for_it_and_revises_its_date(tiny_bank, 
     fields[header.index("birth_date")] = "1990-02-30"
     lines[number] = ",".join(fields)
     (day1 / "customers.csv").write_bytes(("\n".join(lines) + "\n").encode("gbk"))
-    _rewrite_control(day1)
+    rewrite_control(day1)
     accounts = [a["account_id"] for a in csv.DictReader((day1 / "accounts.csv").read_text().splitlines())
                 if a["customer_id"] == customer_id]
 
@@ -58,7 +58,7 @@ def test_a_late_master_loads_what_waited_for_it_and_revises_its_date(tiny_bank, 
 
     day2_customers = (day2 / "customers.csv").read_bytes().decode("gbk").splitlines()
     (day2 / "customers.csv").write_bytes(("\n".join([*day2_customers, good_line]) + "\n").encode("gbk"))
-    _rewrite_control(day2)
+    rewrite_control(day2)
     [result] = load_pending(settings, dt.date(2026, 7, 2))
 
     assert _statuses(conn) == [("accounts.csv", "known_reference", "retried", len(accounts)),
@@ -107,7 +107,7 @@ def test_the_command_line_lists_retries_and_releases_what_waits(tiny_bank, tmp_p
     keeps waiting until it is released, with the reason kept."""
     from warehouse.cli import main
 
-    landing = _copy_days(tiny_bank, tmp_path / "landing", days=2)
+    landing = copy_days(tiny_bank, tmp_path / "landing", days=2)
     clean_settings = settings.__class__.from_env({"WAREHOUSE_URL": settings.warehouse_url,
                                                   "BANK_LANDING_DIR": str(landing)})
     day2 = landing / "2026-07-02"
@@ -116,7 +116,7 @@ def test_the_command_line_lists_retries_and_releases_what_waits(tiny_bank, tmp_p
     broken[5] = "1O0.00"  # the amount: not a number, whatever the contract
     lines[1] = ",".join(broken)
     (day2 / "transactions.csv").write_text("\n".join(lines) + "\n")
-    _rewrite_control(day2)
+    rewrite_control(day2)
     atm_lines = sum(1 for d in landing.iterdir() for ln in (d / "transactions.csv").read_text().splitlines()[1:]
                     if ln.split(",")[3] == "atm")
     assert atm_lines > 0

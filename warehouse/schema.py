@@ -1,0 +1,192 @@
+"""Every table the product's Python writes, created and upgraded in one place.
+
+dbt owns ``staging``, ``intermediate``, ``marts`` and ``snapshots``; everything else is set up here:
+``raw`` (one table per contract file, partitioned by business date), ``audit`` (deliveries, files,
+control totals, the quarantine, unresolved references, the history replay's record) and ``ml``
+(segmentation runs, labels, profiles). ``ensure_schema`` is idempotent and cheap when the warehouse
+is current: ``audit.schema_version`` holds the version of these statements, and a warehouse at
+``SCHEMA_VERSION`` is not touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from psycopg2 import sql
+
+from ingestion import contract
+from ingestion.contract import SourceFile
+from warehouse.db import hold_write_lock
+
+# Raise it with every change to the statements below: a warehouse at this version is not altered.
+SCHEMA_VERSION = 3
+
+AUDIT = (
+    "create schema if not exists raw",
+    "create schema if not exists audit",
+    "create sequence if not exists audit.batch_id_seq",
+    """create table if not exists audit.deliveries (
+        business_date date primary key,
+        batch_id bigint not null,
+        control_sha256 text not null,
+        folder text not null,
+        status text not null,
+        rows_read bigint not null,
+        rows_loaded bigint not null,
+        rows_quarantined bigint not null,
+        loaded_at timestamptz not null default now())""",
+    """create table if not exists audit.file_loads (
+        batch_id bigint not null,
+        business_date date not null,
+        file_name text not null,
+        sha256 text not null,
+        rows_read bigint not null,
+        rows_loaded bigint not null,
+        rows_quarantined bigint not null,
+        duration_seconds numeric(12,3) not null,
+        loaded_at timestamptz not null default now(),
+        primary key (batch_id, file_name))""",
+    # lowest and highest key loaded, for the files whose keys are unique across deliveries
+    "alter table audit.file_loads add column if not exists key_min text",
+    "alter table audit.file_loads add column if not exists key_max text",
+    "alter table audit.file_loads add column if not exists fast_path boolean",
+    """create table if not exists audit.control_totals (
+        business_date date not null,
+        file_name text not null,
+        row_count bigint not null,
+        amount_total numeric(20,2),
+        primary key (business_date, file_name))""",
+    """create table if not exists audit.quarantined_rows (
+        batch_id bigint not null,
+        business_date date not null,
+        file_name text not null,
+        line_number integer not null,
+        rule text not null,
+        detail text not null,
+        raw_line text not null,
+        amount_cny numeric(18,2),
+        primary key (batch_id, file_name, line_number))""",
+    # the line's amount when it is a number: control total = loaded amounts + quarantined amounts
+    "alter table audit.quarantined_rows add column if not exists amount_cny numeric(18,2)",
+    # the repair queue (ingestion.quarantine): a line waits until it is retried (loaded into raw),
+    # superseded (its record delivered again) or released by a data engineer; each is audited
+    "alter table audit.quarantined_rows add column if not exists record_key text",
+    "alter table audit.quarantined_rows add column if not exists status text not null default 'waiting'",
+    "alter table audit.quarantined_rows add column if not exists resolved_batch_id bigint",
+    "alter table audit.quarantined_rows add column if not exists resolved_at timestamptz",
+    "alter table audit.quarantined_rows add column if not exists resolution text",
+    # the newest batch that changed what a date's rows mean: its own load, a line of it retried, a
+    # master that resolved its references. Incremental models and the history replay rebuild
+    # every date whose revision is newer than what they were built from.
+    "alter table audit.deliveries add column if not exists revision_batch_id bigint",
+    "update audit.deliveries set revision_batch_id = batch_id where revision_batch_id is null",
+    # events loaded against a master record not delivered yet (the late-arriving-dimension registry)
+    """create table if not exists audit.unresolved_references (
+        business_date date not null,
+        file_name text not null,
+        column_name text not null,
+        referenced_file text not null,
+        referenced_key text not null,
+        rows_loaded integer not null,
+        resolved_on_date date,
+        resolved_batch_id bigint,
+        primary key (business_date, file_name, column_name, referenced_key))""",
+    # which revision (batch) of each business date the history snapshots have replayed (warehouse.transform)
+    """create table if not exists audit.snapshot_replays (
+        business_date date primary key,
+        batch_id bigint not null,
+        replayed_at timestamptz not null default now())""",
+)
+
+ML = (
+    "create schema if not exists ml",
+    """create table if not exists ml.segmentation_runs (
+        run_id text primary key,
+        created_at timestamptz not null,
+        month_start_date date not null,
+        customers integer not null,
+        clusters integer not null,
+        random_state integer not null,
+        inertia double precision not null,
+        silhouette double precision,
+        features jsonb not null,
+        library_versions jsonb not null)""",
+    """create table if not exists ml.customer_segments (
+        run_id text not null references ml.segmentation_runs (run_id),
+        customer_id text not null,
+        segment_id integer not null,
+        distance_to_centroid double precision not null,
+        is_outlier boolean not null,
+        primary key (run_id, customer_id))""",
+    """create table if not exists ml.segment_profiles (
+        run_id text not null references ml.segmentation_runs (run_id),
+        segment_id integer not null,
+        segment_name text not null,
+        customers integer not null,
+        centroid jsonb not null,
+        primary key (run_id, segment_id))""",
+)
+
+
+def ensure_schema(conn) -> None:
+    """Create or upgrade ``raw``, ``audit`` and ``ml`` (commit is the caller's)."""
+    with conn.cursor() as cur:
+        # Up to date: no DDL, which would wait for every reader of an audit table (a BI session, a
+        # data engineer's open transaction) and hold the load back behind it.
+        cur.execute("select to_regclass('audit.schema_version') is not null")
+        if cur.fetchone()[0]:
+            cur.execute("select max(version) from audit.schema_version")
+            if cur.fetchone()[0] == SCHEMA_VERSION:
+                return
+        # two loads started at once on an empty warehouse would both create the schemas: one waits
+        hold_write_lock(cur)
+        for statement in (*AUDIT, *ML):
+            cur.execute(statement)
+        _raw_tables(cur)
+        cur.execute("create table if not exists audit.schema_version (version integer not null, "
+                    "upgraded_at timestamptz not null default now())")
+        cur.execute("insert into audit.schema_version (version) values (%s)", (SCHEMA_VERSION,))
+
+
+def _raw_tables(cur) -> None:
+    """One table per contract file, partitioned by business date; the loader adds a partition per file and date."""
+    for source in contract.SOURCE_FILES:
+        cur.execute("select c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                    "where n.nspname = 'raw' and c.relname = %s", (source.name,))
+        found = cur.fetchone()
+        if found and found[0] != "p":
+            raise RuntimeError(
+                f"raw.{source.name} was created by an earlier version of the loader (one table, not "
+                f"partitioned by business date). Drop the schemas raw and audit (make clean removes the "
+                f"embedded warehouse) and run the load again: every delivery is reloaded from the landing folder.")
+        cols = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in source.columns]
+        cols += [sql.SQL(s) for s in ("business_date date not null", "batch_id bigint not null",
+                                      "source_file text not null")]
+        cur.execute(sql.SQL("create table if not exists raw.{} ({}) partition by list (business_date)").format(
+            sql.Identifier(source.name), sql.SQL(", ").join(cols)))
+
+
+# -- raw partitions: one per file and business date, created by each load ---------------------------
+def partition_name(source: SourceFile, business_date: dt.date) -> str:
+    return f"{source.name}_{business_date:%Y%m%d}"
+
+
+def create_partition(cur, source: SourceFile, business_date: dt.date, batch_id: int) -> sql.Composable:
+    """An empty table for one file of one date; its defaults tag every row the COPY writes.
+
+    It becomes a partition of ``raw.<file>`` (``attach_partition``) once loaded: attaching takes a
+    lock that readers of ``raw`` do not wait for, where creating it as a partition would lock them out.
+    """
+    name = sql.Identifier("raw", partition_name(source, business_date))
+    cols = [sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in source.columns]
+    cols += [sql.SQL("business_date date not null default {d} check (business_date = {d})").format(
+                 d=sql.Literal(business_date)),
+             sql.SQL("batch_id bigint not null default {}").format(sql.Literal(batch_id)),
+             sql.SQL("source_file text not null default {}").format(sql.Literal(source.file_name))]
+    cur.execute(sql.SQL("create table {} ({})").format(name, sql.SQL(", ").join(cols)))
+    return name
+
+
+def attach_partition(cur, source: SourceFile, business_date: dt.date, name: sql.Composable) -> None:
+    cur.execute(sql.SQL("alter table raw.{} attach partition {} for values in ({})").format(
+        sql.Identifier(source.name), name, sql.Literal(business_date)))
