@@ -24,6 +24,7 @@ Both ways apply the same rules.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import hashlib
@@ -32,6 +33,7 @@ import logging
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -52,7 +54,7 @@ from warehouse.db import connect, hold_write_lock
 
 log = logging.getLogger(__name__)
 
-COPY_CHUNK_ROWS = 50_000
+COPY_CHUNK_ROWS = 10_000  # rows the slow way holds at a time
 PG_ENCODINGS = {"utf-8": "UTF8", "gbk": "GBK"}
 
 
@@ -92,62 +94,143 @@ class DeliveryResult:
         return sum(f.rows_quarantined for f in self.files)
 
 
-# -- parsing the slow way --------------------------------------------------------------------
-def _physical_lines(text: str, keepends: bool = False) -> list[str]:
-    """The file's lines. Only ``\n`` (or ``\r\n``) ends a line, as in the contract and for Arrow and
-    Postgres: ``str.splitlines`` would also break at \x1c-\x1e, \x0b, \x0c, \x85, U+2028 and U+2029
-    inside a field, and the same file would load or not depending on which way it went."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    if keepends:
-        return [line + "\n" for line in lines]
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+# -- reading a file: in blocks, so that memory does not grow with the file -----------------------
+READ_BLOCK_BYTES = 1 << 20
 
 
-def _parse(path: Path, text: str) -> tuple[list[str] | None, list[list[str]], list[int], list[str]]:
-    """Header, rows, each row's line number and text. One row per line is the fast, usual case."""
-    csv.field_size_limit(sys.maxsize)  # a long field is the max_length rule's to quarantine, not a parse error
-    physical = _physical_lines(text)
-    reader = csv.reader(physical)
-    try:
-        parsed = list(reader)
-    except csv.Error as err:
-        raise DeliveryError(path, "csv_syntax", str(err), line=reader.line_num) from None
-    if len(parsed) == len(physical):
-        return (parsed[0] if parsed else None), parsed[1:], list(range(2, len(parsed) + 1)), physical[1:]
-    # a quoted field holds a line break: follow which lines make each row
-    tracker = _LineTracker(_physical_lines(text, keepends=True))
-    reader = csv.reader(tracker)
-    header = next(reader, None)
-    tracker.take()
-    rows, numbers, raws = [], [], []
-    while True:
-        number = reader.line_num + 1
+@dataclass
+class _Scan:
+    """What one pass over a file's bytes found."""
+    digest: str
+    lines: int  # physical lines, the header included (only \n ends one)
+    plain: bool  # nothing the Arrow engine leaves to the slow way: quotes, \r, NUL, a byte-order mark, blank lines
+
+
+def _scan_file(path: Path, source: SourceFile, entry: ControlEntry) -> _Scan:
+    """Checksum, encoding and header, in that order (the whole delivery fails on these), in one pass."""
+    sha = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder(entry.encoding)()
+    newlines, plain, last, bad_encoding, first = 0, True, b"", None, b""
+    with path.open("rb") as handle:
+        while block := handle.read(READ_BLOCK_BYTES):
+            sha.update(block)
+            if not first:
+                first = block
+                plain = not block.startswith(b"\xef\xbb\xbf")
+            if bad_encoding is None:
+                pending = decoder.getstate()[0]
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as err:
+                    bad_encoding = (newlines + (pending + block)[: err.start].count(b"\n") + 1, err.reason)
+            plain = plain and not (b'"' in block or b"\r" in block or b"\x00" in block or b"\n\n" in last + block)
+            newlines += block.count(b"\n")
+            last = block[-1:]
+    if bad_encoding is None:
         try:
-            row = next(reader)
-        except StopIteration:
-            break
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as err:
+            bad_encoding = (newlines + 1, err.reason)
+    digest = sha.hexdigest()
+    if digest != entry.sha256:
+        raise DeliveryError(path, "checksum_matches_control", f"SHA-256 is {digest}, control says {entry.sha256}")
+    if bad_encoding is not None:
+        raise DeliveryError(path, "declared_encoding", f"bytes not valid {entry.encoding} ({bad_encoding[1]})",
+                            line=bad_encoding[0])
+    with path.open(encoding=entry.encoding, newline="\n") as handle:
+        first_line = handle.readline().removeprefix("\ufeff")  # a byte-order mark is tolerated, not data
+    header = next(csv.reader([first_line.rstrip("\r\n")]), None)
+    if header is None or tuple(header) != source.column_names:
+        raise DeliveryError(path, "header_matches_contract",
+                            f"header must be {','.join(source.column_names)} (docs/data-contract.md)", line=1)
+    return _Scan(digest, newlines + (0 if last in (b"", b"\n") else 1), plain)
+
+
+def _has_data_lines(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with path.open("rb") as handle:
+        handle.readline()
+        return handle.read(1) != b""
+
+
+class _Lines:
+    """A file's physical lines for csv.reader (only \n ends one, as in the contract and for Arrow and
+    Postgres: ``str.splitlines`` would also break at \x1c-\x1e, \x0b, \x0c, \x85, U+2028 and U+2029
+    inside a field), remembering the lines that made the row read last."""
+
+    def __init__(self, handle):
+        self._handle = handle
+        self.number = 0  # physical lines read
+        self._taken: list[str] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = self._handle.readline()
+        if not line:
+            raise StopIteration
+        if not self.number:
+            line = line.removeprefix("\ufeff")
+        self.number += 1
+        self._taken.append(line)
+        return line
+
+    def take(self) -> str:
+        """The text of the lines read since the last call, without the final line end."""
+        lines, self._taken = self._taken, []
+        if len(lines) == 1:
+            text = lines[0][:-1] if lines[0].endswith("\n") else lines[0]
+            return text[:-1] if text.endswith("\r") else text
+        return "".join(lines).rstrip("\r\n")
+
+
+def _row_chunks(path: Path, encoding: str, size: int) -> Iterator[tuple[list[int], list[list[str]], list[str]]]:
+    """The file's data rows in chunks of ``size``: each row's line number, fields and text (a quoted
+    field may hold a line break, so a row may span lines)."""
+    csv.field_size_limit(sys.maxsize)  # a long field is the max_length rule's to quarantine, not a parse error
+    with path.open(encoding=encoding, newline="\n") as handle:
+        lines = _Lines(handle)
+        reader = csv.reader(lines)
+        try:
+            next(reader, None)  # the header, checked by _scan_file
         except csv.Error as err:
-            raise DeliveryError(path, "csv_syntax", str(err), line=number) from None
-        rows.append(row)
-        numbers.append(number)
-        raws.append(tracker.take().rstrip("\r\n"))
-    return header, rows, numbers, raws
+            raise DeliveryError(path, "csv_syntax", str(err), line=1) from None
+        lines.take()
+        numbers: list[int] = []
+        rows: list[list[str]] = []
+        texts: list[str] = []
+        while True:
+            number = lines.number + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as err:
+                raise DeliveryError(path, "csv_syntax", str(err), line=number) from None
+            numbers.append(number)
+            rows.append(row)
+            texts.append(lines.take())
+            if len(rows) == size:
+                yield numbers, rows, texts
+                numbers, rows, texts = [], [], []
+        if rows:
+            yield numbers, rows, texts
 
 
-def _copy_bytes(cur, target: sql.Composable, source: SourceFile, data: bytes, encoding: str) -> None:
-    cur.copy_expert(sql.SQL("copy {} ({}) from stdin with (format csv, header true, encoding {})").format(
-        target, sql.SQL(", ").join(map(sql.Identifier, source.column_names)),
-        sql.Literal(PG_ENCODINGS[encoding])), io.BytesIO(data), size=1 << 20)
+def _copy_file(cur, target: sql.Composable, source: SourceFile, path: Path, encoding: str) -> None:
+    with path.open("rb") as handle:
+        cur.copy_expert(sql.SQL("copy {} ({}) from stdin with (format csv, header true, encoding {})").format(
+            target, sql.SQL(", ").join(map(sql.Identifier, source.column_names)),
+            sql.Literal(PG_ENCODINGS[encoding])), handle, size=READ_BLOCK_BYTES)
 
 
 # -- loading -----------------------------------------------------------------------------------
 @dataclass
 class _Inspection:
     """What one file's checks that need no warehouse found: run ahead of the load, in a thread."""
-    digest: str
-    text: str  # the file decoded, without a byte-order mark
+    scan: _Scan
     clean: CleanFile | None  # the Arrow verdict (None: the slow way), references checked as of the inspection
 
 
@@ -156,25 +239,9 @@ def _inspect_file(folder: Path, source: SourceFile, entry: ControlEntry, known: 
     path = folder / source.file_name
     if not path.exists():
         raise DeliveryError(path, "file_present", "the control file lists it but it is not in the delivery")
-    data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != entry.sha256:
-        raise DeliveryError(path, "checksum_matches_control", f"SHA-256 is {digest}, control says {entry.sha256}")
-    try:
-        text = data.decode(entry.encoding)
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise DeliveryError(path, "declared_encoding", f"bytes not valid {entry.encoding} ({err.reason})",
-                            line=line) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]  # a byte-order mark is tolerated, not data
-    first_line, _, body = text.partition("\n")
-    header = next(csv.reader([first_line.rstrip("\r")]), None)
-    if header is None or tuple(header) != source.column_names:
-        raise DeliveryError(path, "header_matches_contract",
-                            f"header must be {','.join(source.column_names)} (docs/data-contract.md)", line=1)
-    clean = arrow_verdict(source, data if entry.encoding == "utf-8" else text.encode(), known) if body else None
-    return _Inspection(digest, text, clean)
+    scan = _scan_file(path, source, entry)
+    clean = arrow_verdict(source, path, entry.encoding, scan.lines, known) if scan.plain and scan.lines > 1 else None
+    return _Inspection(scan, clean)
 
 
 class _Inspector:
@@ -215,19 +282,18 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
     started = time.perf_counter()
     path = folder / source.file_name
     # read here as well as by the inspection (a second read comes from the page cache), so that the
-    # COPY starts without waiting for the inspection to hand the bytes over
-    data = path.read_bytes() if path.exists() else b""
+    # COPY starts without waiting for the inspection
     target = None
     copy_refused = False
-    if data.partition(b"\n")[2]:  # data lines after the header: a partition, copied while being inspected
+    if _has_data_lines(path):  # data lines after the header: a partition, copied while being inspected
         target = schema.create_partition(cur, source, business_date, batch_id)
         cur.execute("savepoint whole_file")
         try:
-            _copy_bytes(cur, target, source, data, entry.encoding)
+            _copy_file(cur, target, source, path, entry.encoding)
         except psycopg2.DataError:  # a value Postgres refuses: the slow way names the line and rule
             copy_refused = True
     inspection = inspector.result(source)  # raises DeliveryError for checksum, encoding or header
-    result = FileResult(source.file_name, inspection.digest)
+    result = FileResult(source.file_name, inspection.scan.digest)
     if target is None:  # a header and nothing else: no rows, no partition
         amount_total, loaded_keys = Decimal(0), pa.array([], pa.string())
     else:
@@ -235,8 +301,7 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
         if not copy_refused and not inspector.trusted and source.references:
             # an earlier master file of this delivery lost lines, so the inspection checked against the
             # wrong keys: check again against the keys that loaded
-            utf8 = data if entry.encoding == "utf-8" else inspection.text.encode()
-            clean = arrow_verdict(source, utf8, _known_codes(cur, codes, source))
+            clean = arrow_verdict(source, path, entry.encoding, inspection.scan.lines, _known_codes(cur, codes, source))
         if clean is not None and raw.delivered_before(cur, source, business_date, clean.keys):
             clean = None
         if clean is not None:
@@ -249,7 +314,7 @@ def _load_file(cur, folder: Path, source: SourceFile, entry: ControlEntry, busin
             cur.execute("rollback to savepoint whole_file")
             if source.is_master:
                 inspector.trusted = False
-            amount_total, loaded_keys = _load_line_by_line(cur, path, inspection.text, source, business_date,
+            amount_total, loaded_keys = _load_line_by_line(cur, path, entry.encoding, source, business_date,
                                                            batch_id, target, _known_codes(cur, codes, source), result)
         schema.attach_partition(cur, source, business_date, target)
     if source.is_master:
@@ -273,78 +338,97 @@ def _known_codes(cur, codes: raw.DeliveredCodes, source: SourceFile) -> dict[str
     return {column: codes.get(cur, contract.BY_NAME[target]) for column, target in source.references.items()}
 
 
-def _load_line_by_line(cur, path: Path, text: str, source: SourceFile, business_date: dt.date, batch_id: int,
+def _load_line_by_line(cur, path: Path, encoding: str, source: SourceFile, business_date: dt.date, batch_id: int,
                        target: sql.Composable, known: dict[str, pa.Array], result: FileResult
                        ) -> tuple[Decimal, pa.Array]:
     """The slow way: every line parsed and checked, bad ones quarantined, good ones copied as the bank's text.
 
-    Returns the amount total (of every line whose amount is a number) and the keys loaded.
+    The file is read in chunks of ``COPY_CHUNK_ROWS`` rows, and memory holds one chunk: a key that an
+    earlier chunk copied is found in the partition (indexed on the key for the load), so a duplicate
+    later in the file is quarantined without keeping the file's keys. Returns the amount total (of
+    every line whose amount is a number) and the keys loaded.
     """
-    _, rows, line_numbers, raw_lines = _parse(path, text)
-    result.rows_read = len(rows)
     width = len(source.columns)
     key_idx = source.column_names.index(source.key[0])
-    delivered_before = raw.delivered_before(cur, source, business_date,  # a key with a NUL byte is quarantined anyway
-                                         [r[key_idx] for r in rows if len(r) == width and "\x00" not in r[key_idx]])
+    amount_idx = source.column_names.index(source.amount_column) if source.amount_column else None
     known_sets = {c: set(codes.to_pylist()) for c, codes in known.items()}
-    bad = bad_rows(source, rows, known_sets, delivered_before)
+    key_index = sql.Identifier(f"{target.strings[-1]}_key")
+    cur.execute(sql.SQL("create index {} on {} ({})").format(
+        key_index, target, sql.SQL(", ").join(map(sql.Identifier, source.key))))
     amount_total = Decimal(0)
-    if source.amount_column:
-        idx = source.column_names.index(source.amount_column)
-        amounts = [r[idx] for r in rows if len(r) == width]
-        if amounts and len(PATTERNS["money"].findall("\n".join(amounts))) == len(amounts):
-            amount_total = sum(map(Decimal, amounts), Decimal(0))
-        else:
-            amount_total = sum((Decimal(a) for a in amounts if PATTERNS["money"].fullmatch(a)), Decimal(0))
+    loaded: list[pa.Array] = []
     copy = sql.SQL("copy {} ({}) from stdin with (format csv, force_null ({}))").format(
         target, sql.SQL(", ").join(map(sql.Identifier, source.column_names)),
         sql.SQL(", ").join(map(sql.Identifier, source.column_names)))
-    good = [i for i in range(len(rows)) if i not in bad] if bad else range(len(rows))
-    for chunk_start in range(0, len(good), COPY_CHUNK_ROWS):
-        chunk = good[chunk_start:chunk_start + COPY_CHUNK_ROWS]
-        cur.copy_expert(copy, io.StringIO("".join(f"{raw_lines[i]}\n" for i in chunk)))
-    result.rows_loaded = len(good)
-    result.rows_quarantined = len(bad)
-    result.unknown_references = unknown_references(source, rows, good, known_sets)
+    for line_numbers, rows, raw_lines in _row_chunks(path, encoding, COPY_CHUNK_ROWS):
+        result.rows_read += len(rows)
+        delivered_before = raw.delivered_before(  # a key with a NUL byte is quarantined anyway
+            cur, source, business_date, [r[key_idx] for r in rows if len(r) == width and "\x00" not in r[key_idx]])
+        copied = _copied_before(cur, target, source, [r for r in rows if len(r) == width])
+        bad = bad_rows(source, rows, known_sets, delivered_before, copied)
+        amount_total += _amount_total(rows, width, amount_idx)
+        good = [i for i in range(len(rows)) if i not in bad] if bad else range(len(rows))
+        if good:
+            cur.copy_expert(copy, io.StringIO("".join(f"{raw_lines[i]}\n" for i in good)))
+        result.rows_loaded += len(good)
+        result.rows_quarantined += len(bad)
+        for column, found in unknown_references(source, rows, good, known_sets).items():
+            result.unknown_references.setdefault(column, Counter()).update(found)
+        if bad:
+            _quarantine_lines(cur, source, business_date, batch_id, bad, line_numbers, rows, raw_lines, amount_idx)
+        loaded.append(pa.array([rows[i][key_idx] for i in good], pa.string()))
+    cur.execute(sql.SQL("drop index {}").format(sql.Identifier("raw", key_index.strings[0])))
+    return amount_total, pa.concat_arrays(loaded) if loaded else pa.array([], pa.string())
+
+
+def _copied_before(cur, target: sql.Identifier, source: SourceFile, rows: list[list[str]]) -> set[str]:
+    """The keys (as ``bad_rows`` writes them) among ``rows`` that earlier chunks of the file copied."""
+    idx = [source.column_names.index(k) for k in source.key]
+    rows = [r for r in rows if not any("\x00" in r[i] for i in idx)]  # a key with a NUL byte is quarantined anyway
+    if not rows:
+        return set()
+    columns = sql.SQL(", ").join(sql.Identifier("k", str(j)) for j in range(len(idx)))
+    cur.execute(sql.SQL("select {columns} from unnest({arrays}) as k({names}) where exists "
+                        "(select 1 from {target} as t where {match})").format(
+        columns=columns, target=target,
+        arrays=sql.SQL(", ").join(sql.SQL("%s::text[]") for _ in idx),
+        names=sql.SQL(", ").join(sql.Identifier(str(j)) for j in range(len(idx))),
+        match=sql.SQL(" and ").join(sql.SQL("t.{} = {}").format(sql.Identifier(k), sql.Identifier("k", str(j)))
+                                    for j, k in enumerate(source.key))),
+        [[r[i] for r in rows] for i in idx])
+    return {"\x1f".join(found) for found in cur.fetchall()}
+
+
+def _amount_total(rows: list[list[str]], width: int, idx: int | None) -> Decimal:
+    """The sum of the amounts that are numbers (the control total is over the same lines)."""
+    if idx is None:
+        return Decimal(0)
+    amounts = [r[idx] for r in rows if len(r) == width]
+    if amounts and len(PATTERNS["money"].findall("\n".join(amounts))) == len(amounts):
+        return sum(map(Decimal, amounts), Decimal(0))
+    return sum((Decimal(a) for a in amounts if PATTERNS["money"].fullmatch(a)), Decimal(0))
+
+
+def _quarantine_lines(cur, source: SourceFile, business_date: dt.date, batch_id: int, bad: dict[int, tuple[str, str]],
+                      line_numbers: list[int], rows: list[list[str]], raw_lines: list[str], amount_idx: int | None
+                      ) -> None:
+    width = len(source.columns)
 
     def line_amount(row: list[str]) -> str | None:
-        if source.amount_column and len(row) == width and PATTERNS["money"].fullmatch(row[idx]):
-            return row[idx]
+        if amount_idx is not None and len(row) == width and PATTERNS["money"].fullmatch(row[amount_idx]):
+            return row[amount_idx]
         return None
 
-    if bad:
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(
-            (batch_id, business_date, source.file_name, line_numbers[i], rule, detail,
-             raw_lines[i].replace("\x00", "\\0"), line_amount(rows[i]),
-             quarantine.record_key(source, rows[i])) for i, (rule, detail) in sorted(bad.items()))
-        buffer.seek(0)
-        # force_not_null: a blank line is quarantined with its (empty) text, not refused as a null
-        cur.copy_expert("copy audit.quarantined_rows (batch_id, business_date, file_name, line_number, rule, "
-                        "detail, raw_line, amount_cny, record_key) from stdin "
-                        "with (format csv, force_not_null (raw_line, detail))", buffer)
-    return amount_total, pa.array([rows[i][key_idx] for i in good], pa.string())
-
-
-class _LineTracker:
-    """Feeds lines to csv.reader and keeps the text of the lines that made the last row."""
-
-    def __init__(self, lines: list[str]):
-        self._lines = iter(lines)
-        self._consumed: list[str] = []
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> str:
-        line = next(self._lines)
-        self._consumed.append(line)
-        return line
-
-    def take(self) -> str:
-        text = "".join(self._consumed)
-        self._consumed.clear()
-        return text
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(
+        (batch_id, business_date, source.file_name, line_numbers[i], rule, detail,
+         raw_lines[i].replace("\x00", "\\0"), line_amount(rows[i]),
+         quarantine.record_key(source, rows[i])) for i, (rule, detail) in sorted(bad.items()))
+    buffer.seek(0)
+    # force_not_null: a blank line is quarantined with its (empty) text, not refused as a null
+    cur.copy_expert("copy audit.quarantined_rows (batch_id, business_date, file_name, line_number, rule, "
+                    "detail, raw_line, amount_cny, record_key) from stdin "
+                    "with (format csv, force_not_null (raw_line, detail))", buffer)
 
 
 def load_delivery(conn, folder: Path, *, codes: raw.DeliveredCodes | None = None) -> DeliveryResult:

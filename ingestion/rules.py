@@ -15,12 +15,12 @@ pointed at, for ``audit.unresolved_references`` (the late-arriving-dimension reg
 from __future__ import annotations
 
 import datetime as dt
-import io
 import operator
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,6 +31,8 @@ from ingestion.contract import SourceFile
 
 # The one compiled table of value patterns. ``^...$`` with MULTILINE: ``fullmatch`` checks one value,
 # ``findall`` over values joined by newlines counts the values that match, in C.
+ARROW_BLOCK_BYTES = 4 << 20  # what the Arrow engine holds of a file at a time
+
 PATTERNS = {kind: re.compile(f"^{pattern}$", re.M | re.ASCII) for kind, pattern in contract.VALUE_PATTERNS.items()}
 
 
@@ -100,15 +102,17 @@ def _column_is_clean(column: contract.Column, values: tuple[str, ...]) -> bool:
 
 
 def bad_rows(source: SourceFile, rows: list[list[str]], known: dict[str, set[str]],
-             delivered_before: set[str]) -> dict[int, tuple[str, str]]:
+             delivered_before: set[str], seen: set | None = None) -> dict[int, tuple[str, str]]:
     """Index -> (rule, detail) of every row to quarantine; the first rule a row breaks is the one named.
 
     Columns are checked whole first; only the values of a column that fails are checked one by one.
-    Among the rows that pass: a key seen earlier in the file is a duplicate (the first one loads); in
-    a master file, a code not in ``known`` (per referencing column) was never delivered; a key in
-    ``delivered_before`` came on an earlier business date, which keeps it.
+    Among the rows that pass: a key seen earlier in the file is a duplicate (the first one loads;
+    ``seen`` carries the keys of the file's earlier chunks, and is updated); in a master file, a code
+    not in ``known`` (per referencing column) was never delivered; a key in ``delivered_before`` came
+    on an earlier business date, which keeps it.
     """
     width = len(source.columns)
+    seen = set() if seen is None else seen
     bad: dict[int, tuple[str, str]] = {}
     if set(map(len, rows)) - {width}:
         bad = {i: ("column_count", f"expected {width} fields, found {len(r)}")
@@ -127,19 +131,22 @@ def bad_rows(source: SourceFile, rows: list[list[str]], known: dict[str, set[str
                     bad[i] = (rule, f"column {column.name} = {value[:60]!r}")
                     break
     key_idx = [source.column_names.index(k) for k in source.key]
-    keys = [tuple(rows[i][k] for k in key_idx) for i in candidates] if bad else \
-        list(map(operator.itemgetter(*key_idx), rows)) if len(key_idx) > 1 else \
-        [(r[key_idx[0]],) for r in rows]
-    if len(set(keys)) != len(keys) or bad:
-        seen: set = set()
+    # a key as one string (the columns joined by \x1f, as in the Arrow engine): compact, for ``seen``
+    key_of = operator.itemgetter(key_idx[0]) if len(key_idx) == 1 else \
+        (lambda row: "\x1f".join(row[k] for k in key_idx))
+    keys = [key_of(rows[i]) for i in candidates] if bad else list(map(key_of, rows))
+    fresh = set(keys)
+    if len(fresh) != len(keys) or bad or not seen.isdisjoint(fresh):
         for i, row in enumerate(rows):
             if i in bad:
                 continue
-            key = tuple(row[k] for k in key_idx)
+            key = key_of(row)
             if key in seen:
                 bad[i] = ("unique_key_in_file",
-                          f"{'/'.join(source.key)} {'/'.join(key)} appears earlier in the file")
+                          f"{'/'.join(source.key)} {key.replace(chr(31), '/')} appears earlier in the file")
             seen.add(key)
+    else:
+        seen |= fresh
     if reference_is_a_rule(source):
         for column, target in source.references.items():
             j = source.column_names.index(column)
@@ -220,41 +227,52 @@ def _arrow_unknown(values: pa.ChunkedArray, known: pa.Array) -> Counter:
     return Counter(dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True)))
 
 
-def arrow_verdict(source: SourceFile, utf8: bytes, known: dict[str, pa.Array]) -> CleanFile | None:
+def arrow_verdict(source: SourceFile, path: Path, encoding: str, lines: int,
+                  known: dict[str, pa.Array]) -> CleanFile | None:
     """Row count, amount total and keys when no line breaks a row rule; None when the file needs the slow way.
 
-    Anything unusual (quotes, carriage returns, a byte-order mark, NUL bytes, blank lines, control
-    characters that a line reader would take for line breaks) goes the slow way too, where it is
-    handled line by line.
+    The caller has seen that the file is plain (``lines`` physical lines; no quotes, carriage returns,
+    byte-order mark, NUL bytes or blank lines: those go the slow way, where they are handled line by
+    line). The file is read in blocks: memory holds a block and the key column.
     """
-    if b'"' in utf8 or b"\r" in utf8 or b"\x00" in utf8 or utf8.startswith(b"\xef\xbb\xbf") or b"\n\n" in utf8:
-        return None
-    lines = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") else 1)
+    strict_references = reference_is_a_rule(source)
+    rows, total = 0, Decimal(0)
+    keys: list[pa.Array] = []
+    joined: list[pa.Array] = []
+    unknown: dict[str, Counter] = {}
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(utf8), read_options=pacsv.ReadOptions(use_threads=False),
+        reader = pacsv.open_csv(
+            path, read_options=pacsv.ReadOptions(use_threads=False, block_size=ARROW_BLOCK_BYTES, encoding=encoding),
             parse_options=pacsv.ParseOptions(quote_char=False, newlines_in_values=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in source.column_names},
                                                  strings_can_be_null=False))
+        if tuple(reader.schema.names) != source.column_names:
+            return None
+        for batch in reader:
+            if not batch.num_rows:
+                continue
+            rows += batch.num_rows
+            for column in source.columns:
+                if not _arrow_column_is_clean(column, batch.column(column.name),
+                                              known.get(column.name) if strict_references else None):
+                    return None
+            keys.append(batch.column(source.key[0]))
+            if len(source.key) > 1:
+                joined.append(pc.binary_join_element_wise(*(batch.column(k) for k in source.key), "\x1f"))
+            if source.amount_column:
+                total += pc.sum(batch.column(source.amount_column).cast(pa.decimal128(18, 2))).as_py() or Decimal(0)
+            if not strict_references:
+                for column in source.references:
+                    if found := _arrow_unknown(batch.column(column), known[column]):
+                        unknown.setdefault(column, Counter()).update(found)
     except pa.ArrowInvalid:
         return None
-    if table.num_rows != lines - 1 or tuple(table.column_names) != source.column_names:
+    if rows != lines - 1:
         return None
-    if table.num_rows == 0:
+    if rows == 0:
         return CleanFile(0, Decimal(0), pa.array([], pa.string()))
-    strict_references = reference_is_a_rule(source)
-    for column in source.columns:
-        if not _arrow_column_is_clean(column, table[column.name],
-                                      known.get(column.name) if strict_references else None):
-            return None
-    keys = pc.binary_join_element_wise(*(table[k] for k in source.key), "\x1f") if len(source.key) > 1 \
-        else table[source.key[0]]
-    if len(pc.unique(keys)) != table.num_rows:  # (unique builds one hash table; count_distinct is 2x slower)
+    first_keys = pa.concat_arrays(keys)
+    whole_keys = pa.concat_arrays(joined) if joined else first_keys
+    if len(pc.unique(whole_keys)) != rows:  # (unique builds one hash table; count_distinct is 2x slower)
         return None
-    total = Decimal(0)
-    if source.amount_column:
-        total = pc.sum(table[source.amount_column].cast(pa.decimal128(18, 2))).as_py() or Decimal(0)
-    unknown = {} if strict_references else {
-        column: found for column in source.references
-        if (found := _arrow_unknown(table[column], known[column]))}
-    return CleanFile(table.num_rows, total, table[source.key[0]].combine_chunks(), unknown)
+    return CleanFile(rows, total, first_keys, unknown)
