@@ -3,6 +3,8 @@ days in one run, a corrected re-delivery of an old day) holds exactly what a ful
 same raw data holds, whichever way each run brought the monthly value model up to date."""
 
 import datetime as dt
+import logging
+import re
 import shutil
 
 import pytest
@@ -18,7 +20,11 @@ MODELS = {
     "marts.fct_deposit_balances_daily": ("built_from_batch_id",),
     "marts.fct_loan_balances_daily": ("built_from_batch_id",),
     "marts.fct_transactions": ("built_from_batch_id",),
-    "intermediate.int_customer_months_valued": ("built_from_batch_id", "built_through_date"),
+    "intermediate.int_deposit_account_months": ("built_from_batch_id", "built_through_date"),
+    "intermediate.int_loan_account_months": ("built_from_batch_id", "built_through_date"),
+    "intermediate.int_customer_channel_months": ("built_from_batch_id", "built_through_date"),
+    "intermediate.int_loan_credit_cost_months": ("built_from_batch_id",),
+    "intermediate.int_customer_months_valued": ("built_from_batch_id",),
     "marts.customer_value_monthly": ("built_from_batch_id",),
     "marts.customer_360": (),
 }
@@ -35,11 +41,21 @@ def _contents(cur, table: str, excluded: tuple[str, ...]) -> tuple[int, str]:
     return cur.fetchone()
 
 
-def _months_were_added_to(settings) -> bool:
-    """Whether the last dbt run added days to the monthly value model (rather than rebuilding months)."""
-    run_sql = (settings.dbt_project_dir / "target" / "compiled" / "bank_customer_value" / "models" / "intermediate" /
-               "value" / "int_customer_months_valued.sql").read_text()
-    return "what the month already holds" in run_sql
+# the models that add up days, each of which logs its build plan (macro monthly_build_plan)
+DAY_SUM_MODELS = ("int_deposit_account_months", "int_loan_account_months", "int_customer_channel_months")
+
+
+def _build_plans(caplog) -> dict[str, str]:
+    """The build plan each day-summing model logged in the last dbt run: 'add days from ...', 'rebuild
+    months from ...', 'nothing new' or 'full refresh'."""
+    plans = {}
+    for record in caplog.records:
+        found = re.search(r"build plan (\w+): (.+)$", record.getMessage())
+        if found:
+            plans[found.group(1)] = found.group(2)
+    caplog.clear()
+    assert set(plans) == set(DAY_SUM_MODELS), f"build plans logged: {plans}"
+    return plans
 
 
 def _run_day(settings, landing, tiny_bank, up_to: dt.date) -> None:
@@ -66,7 +82,8 @@ def _assert_equals_a_full_refresh(settings, conn) -> None:
 
 
 @pytest.mark.e2e
-def test_night_by_night_equals_a_full_refresh(tiny_bank, tmp_path, settings, conn):
+def test_night_by_night_equals_a_full_refresh(tiny_bank, tmp_path, settings, conn, caplog):
+    caplog.set_level(logging.INFO, logger="warehouse.transform")
     landing = copy_days(tiny_bank, tmp_path / "landing", days=29)
     load_pending(settings, dt.date(2026, 7, 29))
     run_dbt(["seed"], settings)
@@ -75,8 +92,11 @@ def test_night_by_night_equals_a_full_refresh(tiny_bank, tmp_path, settings, con
 
     # nights that add days to their months: a day, a month end, two days opening a month, a day more
     for night in (dt.date(2026, 7, 30), dt.date(2026, 7, 31), dt.date(2026, 8, 2), dt.date(2026, 8, 3)):
+        caplog.clear()
         _run_day(settings, landing, tiny_bank, night)
-        assert _months_were_added_to(settings), f"{night}: the new days should be added to their months"
+        first_new = (night - dt.timedelta(days=1) if night == dt.date(2026, 8, 2) else night).isoformat()
+        assert set(_build_plans(caplog).values()) == {f"add days from {first_new}"}, \
+            f"{night}: the new days should be added to their months"
     _assert_equals_a_full_refresh(settings, conn)
 
     # a corrected re-delivery of an old day (one deposit balance changes) rebuilds from its month
@@ -90,6 +110,8 @@ def test_night_by_night_equals_a_full_refresh(tiny_bank, tmp_path, settings, con
     lines[1] = ",".join(fields)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     rewrite_control(day)
+    caplog.clear()
     _run_day(settings, landing, tiny_bank, dt.date(2026, 8, 4))
-    assert not _months_were_added_to(settings), "a re-delivered day should rebuild the months from its own"
+    assert set(_build_plans(caplog).values()) == {"rebuild months from 2026-07-01"}, \
+        "a re-delivered day should rebuild the months from its own"
     _assert_equals_a_full_refresh(settings, conn)

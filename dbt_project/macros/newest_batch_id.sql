@@ -3,8 +3,3 @@
 {% macro newest_batch_id() -%}
     (select max(revision_batch_id) from {{ source('audit', 'deliveries') }})
 {%- endmacro %}
-
-{#- The newest delivered business date, recorded as built_through_date by the models that add up days. -#}
-{% macro newest_business_date() -%}
-    (select max(business_date) from {{ source('audit', 'deliveries') }})
-{%- endmacro %}
