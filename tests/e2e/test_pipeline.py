@@ -85,11 +85,19 @@ def test_value_mart_has_one_row_per_customer_month_and_the_pyramid_tiers(db):
     for month, rows, customers in months:
         assert rows == customers
         db.execute("select value_tier, count(*) from marts.customer_value_monthly where month_start_date = %s "
-                   "group by 1", (month,))
+                   "and current_value_cny > 0 group by 1", (month,))
         tiers = dict(db.fetchall())
-        assert tiers["platinum"] == math.ceil(rows * 0.01)
-        assert tiers["platinum"] + tiers["gold"] == math.ceil(rows * 0.20)
-        assert tiers["platinum"] + tiers["gold"] + tiers["iron"] == math.ceil(rows * 0.50)
+        db.execute("select count(*) filter (where current_value_cny > 0) from marts.customer_value_monthly "
+                   "where month_start_date = %s", (month,))
+        positive = db.fetchone()[0]
+        # the cut points are shares of all the month's customers; a value <= 0 is lead whatever they say
+        assert tiers.get("platinum", 0) == min(math.ceil(rows * 0.01), positive)
+        assert tiers.get("platinum", 0) + tiers.get("gold", 0) == min(math.ceil(rows * 0.20), positive)
+        assert tiers.get("platinum", 0) + tiers.get("gold", 0) + tiers.get("iron", 0) == \
+            min(math.ceil(rows * 0.50), positive)
+        db.execute("select count(*) from marts.customer_value_monthly where month_start_date = %s "
+                   "and current_value_cny <= 0 and value_tier <> 'lead'", (month,))
+        assert db.fetchone()[0] == 0, f"{month}: a customer who destroys value is above lead"
     db.execute("""select count(*) from marts.customer_value_monthly a join marts.customer_value_monthly b
                     on a.month_start_date = b.month_start_date and a.value_rank < b.value_rank
                   where a.current_value_cny < b.current_value_cny""")

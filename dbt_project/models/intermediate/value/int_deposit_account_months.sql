@@ -5,6 +5,7 @@
 --                     (an overdrawn current account: a negative balance at the rate charged, a loan)
 --   wealth fees     = balance x management fee rate / 100 / days_in_year, each day
 --   held            = open and a non-zero balance on some day of the month
+-- A day's amount is kept to 8 decimals of a CNY, so sums are exact whichever way a month is added up.
 -- Incremental (macro monthly_build_plan): the nightly run adds the new days to their month; a
 -- re-delivered or revised date sums every month from its own again.
 {{
@@ -38,13 +39,13 @@ new_days as (
         balances.product_code,
         balances.product_family,
         sum(balances.balance_cny) as balance_day_sum_cny,
-        coalesce(sum(
+        coalesce(sum(round(
             balances.balance_cny * (products.ftp_rate_pct - balances.interest_rate_pct)
-            / (100.0 * {{ var('days_in_year') }})
-        ) filter (where balances.product_family = 'deposit'), 0) as deposit_spread_cny,
-        coalesce(sum(
-            balances.balance_cny * {{ var('wealth_management_fee_rate_pct') }} / (100.0 * {{ var('days_in_year') }})
-        ) filter (where balances.product_family = 'wealth'), 0) as wealth_fee_income_cny,
+            / (100.0 * {{ var('days_in_year') }}), 8
+        )) filter (where balances.product_family = 'deposit'), 0) as deposit_spread_cny,
+        coalesce(sum(round(
+            balances.balance_cny * {{ var('wealth_management_fee_rate_pct') }} / (100.0 * {{ var('days_in_year') }}), 8
+        )) filter (where balances.product_family = 'wealth'), 0) as wealth_fee_income_cny,
         count(*) filter (where not balances.is_estimated) as delivered_balance_days,
         count(*) filter (where balances.is_estimated) as estimated_balance_days,
         bool_or(balances.balance_cny <> 0) as is_held,

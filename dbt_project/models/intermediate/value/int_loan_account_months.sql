@@ -7,6 +7,7 @@
 --   provision    = outstanding x PD x LGD on the day: PD the 12-month one in stage 1, the lifetime
 --                  one in stage 2, 1 in stage 3 (seeds loan_classification_risk, credit_stages)
 --   held         = open and a non-zero outstanding on some day of the month
+-- A day's spread is kept to 8 decimals of a CNY (sums exact either way), a provision to the cent.
 -- The month's credit cost (the change in the provision, and write-offs) is int_loan_credit_cost_months.
 -- Incremental like int_deposit_account_months.
 {{
@@ -52,16 +53,19 @@ loan_days as (
         balances.credit_stage,
         stages.is_non_accrual,
         classes.classification_rank,
-        balances.outstanding_cny
-        * (case when stages.is_non_accrual then 0 else balances.interest_rate_pct end - products.ftp_rate_pct)
-        / (100.0 * {{ var('days_in_year') }}) as loan_spread_cny,
-        balances.outstanding_cny
+        round(
+            balances.outstanding_cny
+            * (case when stages.is_non_accrual then 0 else balances.interest_rate_pct end - products.ftp_rate_pct)
+            / (100.0 * {{ var('days_in_year') }}),
+            8
+        ) as loan_spread_cny,
+        round(balances.outstanding_cny
         * case stages.probability_basis
             when 'defaulted' then 1
             when 'lifetime' then classes.lifetime_probability_of_default
             else classes.probability_of_default
         end
-        * classes.loss_given_default as provision_cny
+        * classes.loss_given_default, 2) as provision_cny
     from balances
     left join products on balances.product_code = products.product_code
     left join classes on balances.classification = classes.classification

@@ -2,8 +2,13 @@
 -- One row per loan account per business date on which it was open, with days past due and
 -- classification: delivered, or carried forward from the last known day when the day's line is
 -- missing (is_estimated). The day's IFRS 9 credit stage (seeds credit_stages and
--- loan_classification_risk, docs/value-model.md): the highest stage whose days-past-due threshold the
--- loan reaches, or its classification's minimum stage if higher; a stage 3 day accrues no interest. Inferred accounts and incremental builds as in fct_deposit_balances_daily.
+-- loan_classification_risk, docs/value-model.md): by the day's criteria, the highest stage whose
+-- days-past-due threshold the loan reaches, or its classification's minimum stage if higher; a loan
+-- then stays in a stage until it has been out of that stage's criteria for the probation period
+-- (var credit_stage_probation_days: a cured default is not performing the day it pays its arrears).
+-- A stage 3 day accrues no interest. Inferred accounts and incremental builds as in
+-- fct_deposit_balances_daily; an incremental run takes the last dates the criteria put each loan in
+-- stage 2 and 3 from the fact's row before its first new date.
 {%- set since = first_new_business_date() if is_incremental() else none %}
 
 with
@@ -58,6 +63,50 @@ delivered_and_estimated as (
     from estimated_balances
 ),
 
+criteria as (
+    select
+        balances.*,
+        greatest(
+            classes.minimum_stage,
+            (select max(stages.stage) from stages where balances.days_past_due >= stages.minimum_days_past_due)
+        ) as criteria_credit_stage
+    from delivered_and_estimated as balances
+    left join classes on balances.classification = classes.classification
+),
+{%- if since %}
+
+-- each loan's row before the new dates: when the criteria last put it in stage 2 or 3
+before_since as (
+    select
+        fact.account_id,
+        fact.last_stage_2_criteria_date,
+        fact.last_stage_3_criteria_date
+    from (select distinct account_id from criteria) as loans
+    cross join lateral (
+        select * from {{ this }} as earlier
+        where earlier.account_id = loans.account_id and earlier.business_date < {{ since }}
+        order by earlier.business_date desc
+        limit 1
+    ) as fact
+),
+{%- endif %}
+
+probation as (
+    select
+        criteria.*,
+        greatest(
+            {% if since %}before_since.last_stage_2_criteria_date,{% endif %}
+            max(case when criteria.criteria_credit_stage >= 2 then criteria.business_date end) over loan_to_date
+        ) as last_stage_2_criteria_date,
+        greatest(
+            {% if since %}before_since.last_stage_3_criteria_date,{% endif %}
+            max(case when criteria.criteria_credit_stage = 3 then criteria.business_date end) over loan_to_date
+        ) as last_stage_3_criteria_date
+    from criteria
+    {% if since %}left join before_since on criteria.account_id = before_since.account_id{% endif %}
+    window loan_to_date as (partition by criteria.account_id order by criteria.business_date)
+),
+
 final as (
     select
         balances.account_id,
@@ -71,18 +120,21 @@ final as (
         balances.interest_rate_pct,
         balances.days_past_due,
         balances.classification,
-        greatest(
-            classes.minimum_stage,
-            (select max(stages.stage) from stages where balances.days_past_due >= stages.minimum_days_past_due)
-        ) as credit_stage,
+        balances.criteria_credit_stage,
+        case
+            when balances.last_stage_3_criteria_date > balances.business_date - {{ var('credit_stage_probation_days') }} then 3
+            when balances.last_stage_2_criteria_date > balances.business_date - {{ var('credit_stage_probation_days') }} then 2
+            else 1
+        end as credit_stage,
+        balances.last_stage_2_criteria_date,
+        balances.last_stage_3_criteria_date,
         balances.is_estimated,
         balances.estimated_from_date,
         coalesce(accounts.is_inferred_member, false) as is_inferred_account,
         balances.batch_id,
         {{ newest_batch_id() }} as built_from_batch_id
-    from delivered_and_estimated as balances
+    from probation as balances
     left join accounts on balances.account_id = accounts.account_id
-    left join classes on balances.classification = classes.classification
     left join customers
         on accounts.customer_id = customers.customer_id
             and {{ as_of('customers', 'balances.business_date') }}
