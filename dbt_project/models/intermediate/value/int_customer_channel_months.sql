@@ -42,7 +42,10 @@ new_days as (
         max(transactions.business_date) as last_transaction_date
     from transactions
     left join cost_to_serve on transactions.channel = cost_to_serve.cost_driver
-    group by 1, 2, 3
+    group by
+        transactions.customer_id,
+        transactions.channel,
+        date_trunc('month', transactions.business_date)::date
 ),
 {%- if plan.adds_to_months %}
 

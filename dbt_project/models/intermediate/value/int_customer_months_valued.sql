@@ -112,13 +112,25 @@ transactions as (
 ),
 
 customer_months as (
-    select customer_id, month_start_date from deposits
+    select
+        customer_id,
+        month_start_date
+    from deposits
     union
-    select customer_id, month_start_date from loans
+    select
+        customer_id,
+        month_start_date
+    from loans
     union
-    select customer_id, month_start_date from credit_costs
+    select
+        customer_id,
+        month_start_date
+    from credit_costs
     union
-    select customer_id, month_start_date from transactions
+    select
+        customer_id,
+        month_start_date
+    from transactions
 ),
 
 parts as (

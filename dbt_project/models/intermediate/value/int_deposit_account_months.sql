@@ -53,7 +53,12 @@ new_days as (
         (array_agg(balances.balance_cny order by balances.business_date desc))[1] as last_balance_cny
     from balances
     left join products on balances.product_code = products.product_code
-    group by 1, 2, 3, 4, 5
+    group by
+        balances.account_id,
+        date_trunc('month', balances.business_date)::date,
+        balances.customer_id,
+        balances.product_code,
+        balances.product_family
 ),
 {%- if plan.adds_to_months %}
 

@@ -59,13 +59,15 @@ loan_days as (
             / (100.0 * {{ var('days_in_year') }}),
             8
         ) as loan_spread_cny,
-        round(balances.outstanding_cny
-        * case stages.probability_basis
-            when 'defaulted' then 1
-            when 'lifetime' then classes.lifetime_probability_of_default
-            else classes.probability_of_default
-        end
-        * classes.loss_given_default, 2) as provision_cny
+        round(
+            balances.outstanding_cny
+            * case stages.probability_basis
+                when 'defaulted' then 1
+                when 'lifetime' then classes.lifetime_probability_of_default
+                else classes.probability_of_default
+            end
+            * classes.loss_given_default, 2
+        ) as provision_cny
     from balances
     left join products on balances.product_code = products.product_code
     left join classes on balances.classification = classes.classification

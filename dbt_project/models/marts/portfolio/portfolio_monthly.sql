@@ -26,7 +26,8 @@ portfolios as (
         end as portfolio_level,
         case
             when grouping(value_months.rm_id) = 0 then coalesce(value_months.rm_id, 'unassigned')
-            when grouping(value_months.home_sub_branch_id) = 0 then coalesce(value_months.home_sub_branch_id, 'unassigned')
+            when grouping(value_months.home_sub_branch_id) = 0
+                then coalesce(value_months.home_sub_branch_id, 'unassigned')
             when grouping(branches.branch_id) = 0 then coalesce(branches.branch_id, 'unassigned')
             else 'bank'
         end as portfolio_id,

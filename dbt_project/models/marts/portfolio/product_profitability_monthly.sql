@@ -33,20 +33,36 @@ cost_to_serve as (
     select * from {{ ref('cost_to_serve') }}
 ),
 
+-- every account-month as what it brought in and what it cost
 account_months as (
     select
-        customer_id, month_start_date, product_code, balance_day_sum_cny,
-        deposit_spread_cny + wealth_fee_income_cny as income_cny, 0 as credit_cost_cny, is_held
+        customer_id,
+        month_start_date,
+        product_code,
+        balance_day_sum_cny,
+        deposit_spread_cny + wealth_fee_income_cny as income_cny,
+        0 as credit_cost_cny,
+        is_held
     from deposit_months
     union all
     select
-        customer_id, month_start_date, product_code, outstanding_day_sum_cny,
-        loan_spread_cny, 0, is_held
+        customer_id,
+        month_start_date,
+        product_code,
+        outstanding_day_sum_cny as balance_day_sum_cny,
+        loan_spread_cny as income_cny,
+        0 as credit_cost_cny,
+        is_held
     from loan_months
     union all
     select
-        customer_id, month_start_date, product_code, 0,
-        0, credit_cost_cny, false
+        customer_id,
+        month_start_date,
+        product_code,
+        0 as balance_day_sum_cny,
+        0 as income_cny,
+        credit_cost_cny,
+        false as is_held
     from credit_cost_months
 ),
 

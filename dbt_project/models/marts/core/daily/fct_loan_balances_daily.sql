@@ -10,6 +10,7 @@
 -- fct_deposit_balances_daily; an incremental run takes the last dates the criteria put each loan in
 -- stage 2 and 3 from the fact's row before its first new date.
 {%- set since = first_new_business_date() if is_incremental() else none %}
+{%- set probation_days = var('credit_stage_probation_days') %}
 
 with
 
@@ -68,7 +69,11 @@ criteria as (
         balances.*,
         greatest(
             classes.minimum_stage,
-            (select max(stages.stage) from stages where balances.days_past_due >= stages.minimum_days_past_due)
+            (
+                select max(stages.stage)
+                from stages
+                where balances.days_past_due >= stages.minimum_days_past_due
+            )
         ) as criteria_credit_stage
     from delivered_and_estimated as balances
     left join classes on balances.classification = classes.classification
@@ -78,12 +83,15 @@ criteria as (
 -- each loan's row before the new dates: when the criteria last put it in stage 2 or 3
 before_since as (
     select
-        fact.account_id,
+        loans.account_id,
         fact.last_stage_2_criteria_date,
         fact.last_stage_3_criteria_date
     from (select distinct account_id from criteria) as loans
     cross join lateral (
-        select * from {{ this }} as earlier
+        select
+            earlier.last_stage_2_criteria_date,
+            earlier.last_stage_3_criteria_date
+        from {{ this }} as earlier
         where earlier.account_id = loans.account_id and earlier.business_date < {{ since }}
         order by earlier.business_date desc
         limit 1
@@ -122,8 +130,8 @@ final as (
         balances.classification,
         balances.criteria_credit_stage,
         case
-            when balances.last_stage_3_criteria_date > balances.business_date - {{ var('credit_stage_probation_days') }} then 3
-            when balances.last_stage_2_criteria_date > balances.business_date - {{ var('credit_stage_probation_days') }} then 2
+            when balances.last_stage_3_criteria_date > balances.business_date - {{ probation_days }} then 3
+            when balances.last_stage_2_criteria_date > balances.business_date - {{ probation_days }} then 2
             else 1
         end as credit_stage,
         balances.last_stage_2_criteria_date,
