@@ -21,9 +21,7 @@ with
 
 transactions as (
     select * from {{ ref('fct_transactions') }}
-    where
-        customer_id is not null
-        {% if plan.since %}and business_date >= {{ plan.since }}{% endif %}
+    {% if plan.since %}where business_date >= {{ plan.since }}{% endif %}
 ),
 
 cost_to_serve as (
@@ -42,6 +40,7 @@ new_days as (
         max(transactions.business_date) as last_transaction_date
     from transactions
     left join cost_to_serve on transactions.channel = cost_to_serve.cost_driver
+    where transactions.customer_id is not null
     group by
         transactions.customer_id,
         transactions.channel,
