@@ -5,7 +5,8 @@
 --                  non-accrual day (credit stage 3) no interest is earned: only the funding cost,
 --                  outstanding x (0 - FTP rate)
 --   provision    = outstanding x PD x LGD on the day: PD the 12-month one in stage 1, the lifetime
---                  one in stage 2, 1 in stage 3 (seeds loan_classification_risk, credit_stages)
+--                  one in stage 2, 1 in stage 3; PD and LGD those of the worst classification within
+--                  the probation period (seeds loan_classification_risk, credit_stages)
 --   held         = open and a non-zero outstanding on some day of the month
 -- A day's spread is kept to 8 decimals of a CNY (sums exact either way), a provision to the cent.
 -- The month's credit cost (the change in the provision, and write-offs) is int_loan_credit_cost_months.
@@ -52,7 +53,7 @@ loan_days as (
         balances.is_estimated,
         balances.credit_stage,
         stages.is_non_accrual,
-        classes.classification_rank,
+        day_classes.classification_rank,
         round(
             balances.outstanding_cny
             * (case when stages.is_non_accrual then 0 else balances.interest_rate_pct end - products.ftp_rate_pct)
@@ -63,14 +64,16 @@ loan_days as (
             balances.outstanding_cny
             * case stages.probability_basis
                 when 'defaulted' then 1
-                when 'lifetime' then classes.lifetime_probability_of_default
-                else classes.probability_of_default
+                when 'lifetime' then provisioning_classes.lifetime_probability_of_default
+                else provisioning_classes.probability_of_default
             end
-            * classes.loss_given_default, 2
+            * provisioning_classes.loss_given_default, 2
         ) as provision_cny
     from balances
     left join products on balances.product_code = products.product_code
-    left join classes on balances.classification = classes.classification
+    left join classes as day_classes on balances.classification = day_classes.classification
+    left join classes as provisioning_classes
+        on balances.provisioning_classification = provisioning_classes.classification
     left join stages on balances.credit_stage = stages.stage
 ),
 

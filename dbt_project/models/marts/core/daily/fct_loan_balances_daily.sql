@@ -5,12 +5,22 @@
 -- loan_classification_risk, docs/value-model.md): by the day's criteria, the highest stage whose
 -- days-past-due threshold the loan reaches, or its classification's minimum stage if higher; a loan
 -- then stays in a stage until it has been out of that stage's criteria for the probation period
--- (var credit_stage_probation_days: a cured default is not performing the day it pays its arrears).
+-- (var credit_stage_probation_days: a cured default is not performing the day it pays its arrears),
+-- and is provisioned at the worst classification it had within that period.
 -- A stage 3 day accrues no interest. Inferred accounts and incremental builds as in
 -- fct_deposit_balances_daily; an incremental run takes the last dates the criteria put each loan in
 -- stage 2 and 3 from the fact's row before its first new date.
 {%- set since = first_new_business_date() if is_incremental() else none %}
 {%- set probation_days = var('credit_stage_probation_days') %}
+{#- (column, criterion): the last date each criterion held, carried from day to day -#}
+{%- set last_dates = [
+    ('last_stage_2_criteria_date', 'criteria.criteria_credit_stage >= 2'),
+    ('last_stage_3_criteria_date', 'criteria.criteria_credit_stage = 3'),
+    ('last_special_mention_or_worse_date', 'criteria.classification_rank >= 2'),
+    ('last_substandard_or_worse_date', 'criteria.classification_rank >= 3'),
+    ('last_doubtful_or_worse_date', 'criteria.classification_rank >= 4'),
+    ('last_loss_date', 'criteria.classification_rank >= 5'),
+] %}
 
 with
 
@@ -67,6 +77,7 @@ delivered_and_estimated as (
 criteria as (
     select
         balances.*,
+        classes.classification_rank,
         greatest(
             classes.minimum_stage,
             (
@@ -80,17 +91,19 @@ criteria as (
 ),
 {%- if since %}
 
--- each loan's row before the new dates: when the criteria last put it in stage 2 or 3
+-- each loan's row before the new dates: when it last met each stage's and classification's criteria
 before_since as (
     select
         loans.account_id,
-        fact.last_stage_2_criteria_date,
-        fact.last_stage_3_criteria_date
+        {%- for column, _ in last_dates %}
+        fact.{{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
     from (select distinct account_id from criteria) as loans
     cross join lateral (
         select
-            earlier.last_stage_2_criteria_date,
-            earlier.last_stage_3_criteria_date
+            {%- for column, _ in last_dates %}
+            earlier.{{ column }}{{ "," if not loop.last }}
+            {%- endfor %}
         from {{ this }} as earlier
         where earlier.account_id = loans.account_id and earlier.business_date < {{ since }}
         order by earlier.business_date desc
@@ -99,17 +112,16 @@ before_since as (
 ),
 {%- endif %}
 
+-- the last business date, up to each day, on which the loan met each criterion
 probation as (
     select
         criteria.*,
+        {%- for column, condition in last_dates %}
         greatest(
-            {% if since %}before_since.last_stage_2_criteria_date,{% endif %}
-            max(case when criteria.criteria_credit_stage >= 2 then criteria.business_date end) over loan_to_date
-        ) as last_stage_2_criteria_date,
-        greatest(
-            {% if since %}before_since.last_stage_3_criteria_date,{% endif %}
-            max(case when criteria.criteria_credit_stage = 3 then criteria.business_date end) over loan_to_date
-        ) as last_stage_3_criteria_date
+            {% if since %}before_since.{{ column }},{% endif %}
+            max(case when {{ condition }} then criteria.business_date end) over loan_to_date
+        ) as {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
     from criteria
     {% if since %}left join before_since on criteria.account_id = before_since.account_id{% endif %}
     window loan_to_date as (partition by criteria.account_id order by criteria.business_date)
@@ -134,8 +146,19 @@ final as (
             when balances.last_stage_2_criteria_date > balances.business_date - {{ probation_days }} then 2
             else 1
         end as credit_stage,
-        balances.last_stage_2_criteria_date,
-        balances.last_stage_3_criteria_date,
+        -- the worst classification within the probation period: what the provision's PD and LGD use
+        case
+            when balances.last_loss_date > balances.business_date - {{ probation_days }} then 'loss'
+            when balances.last_doubtful_or_worse_date > balances.business_date - {{ probation_days }} then 'doubtful'
+            when balances.last_substandard_or_worse_date > balances.business_date - {{ probation_days }}
+                then 'substandard'
+            when balances.last_special_mention_or_worse_date > balances.business_date - {{ probation_days }}
+                then 'special_mention'
+            else 'normal'
+        end as provisioning_classification,
+        {%- for column, _ in last_dates %}
+        balances.{{ column }},
+        {%- endfor %}
         balances.is_estimated,
         balances.estimated_from_date,
         coalesce(accounts.is_inferred_member, false) as is_inferred_account,
