@@ -6,10 +6,6 @@
 -- the narrow monthly sums under it (one month of them is a few rows per customer).
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='replace_partitions',
-        unique_key='month_start_date',
-        on_schema_change='append_new_columns',
         indexes=[{'columns': ['month_start_date']}, {'columns': ['customer_id', 'month_start_date'], 'unique': True}],
         meta={'insert_order_by': 'customer_id'},
     )

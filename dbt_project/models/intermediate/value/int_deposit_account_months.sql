@@ -10,10 +10,6 @@
 -- re-delivered or revised date sums every month from its own again.
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='replace_partitions',
-        unique_key='month_start_date',
-        on_schema_change='append_new_columns',
         indexes=[{'columns': ['month_start_date']}, {'columns': ['account_id', 'month_start_date'], 'unique': True}],
         meta={'insert_order_by': 'account_id'},
     )

@@ -13,10 +13,6 @@
 -- Incremental like int_deposit_account_months.
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='replace_partitions',
-        unique_key='month_start_date',
-        on_schema_change='append_new_columns',
         indexes=[{'columns': ['month_start_date']}, {'columns': ['account_id', 'month_start_date'], 'unique': True}],
         meta={'insert_order_by': 'account_id'},
     )
