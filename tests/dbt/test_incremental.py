@@ -26,6 +26,12 @@ MODELS = {
     "intermediate.int_loan_credit_cost_months": ("built_from_batch_id",),
     "intermediate.int_customer_months_valued": ("built_from_batch_id",),
     "marts.customer_value_monthly": ("built_from_batch_id",),
+    "marts.customer_tier_migrations_monthly": ("built_from_batch_id",),
+    "marts.tier_migrations_monthly": ("built_from_batch_id",),
+    "marts.portfolio_monthly": ("built_from_batch_id",),
+    "marts.group_value_monthly": ("built_from_batch_id",),
+    "marts.product_profitability_monthly": ("built_from_batch_id",),
+    "marts.channel_profitability_monthly": ("built_from_batch_id",),
     "marts.customer_360": (),
 }
 

@@ -1,14 +1,18 @@
 -- One row per channel per branch per month: the transactions made through each channel by the
 -- customers whose home sub-branch is in the branch on the month's last day, the fees they brought and
 -- what serving them cost (seed cost_to_serve; docs/value-model.md).
+{%- set since_month = first_changed_month() if is_incremental() else none %}
+
 with
 
 channel_months as (
     select * from {{ ref('int_customer_channel_months') }}
+    {% if since_month %}where month_start_date >= {{ since_month }}{% endif %}
 ),
 
 value_months as (
     select * from {{ ref('customer_value_monthly') }}
+    {% if since_month %}where month_start_date >= {{ since_month }}{% endif %}
 ),
 
 branches as (
@@ -25,7 +29,8 @@ final as (
         sum(channel_months.transaction_amount_cny) as transaction_amount_cny,
         round(sum(channel_months.fee_income_cny), 2) as fee_income_cny,
         round(sum(channel_months.transaction_cost_cny), 2) as cost_to_serve_cny,
-        round(sum(channel_months.fee_income_cny) - sum(channel_months.transaction_cost_cny), 2) as contribution_cny
+        round(sum(channel_months.fee_income_cny) - sum(channel_months.transaction_cost_cny), 2) as contribution_cny,
+        {{ newest_batch_id() }} as built_from_batch_id
     from channel_months
     inner join value_months
         on channel_months.customer_id = value_months.customer_id

@@ -1,10 +1,14 @@
 -- One row per customer per month in which they were valued (customer_value_monthly): the tier they
 -- came from (the previous month's; 'unranked' in their first month or the first month of history)
 -- and the tier they went to ('left' in the month the relationship closed), with the value change.
+{%- set since_month = first_changed_month() if is_incremental() else none %}
+
 with
 
 value_months as (
     select * from {{ ref('customer_value_monthly') }}
+    -- the month before the first one rebuilt gives its from-tiers
+    {% if since_month %}where month_start_date >= ({{ since_month }} - interval '1 month')::date{% endif %}
 ),
 
 previous_month as (
@@ -37,13 +41,15 @@ final as (
         end as migration,
         previous_month.current_value_cny as previous_value_cny,
         value_months.current_value_cny,
-        value_months.current_value_cny - coalesce(previous_month.current_value_cny, 0) as value_change_cny
+        value_months.current_value_cny - coalesce(previous_month.current_value_cny, 0) as value_change_cny,
+        {{ newest_batch_id() }} as built_from_batch_id
     from value_months
     left join previous_month
         on value_months.customer_id = previous_month.customer_id
             and value_months.month_start_date = previous_month.month_start_date
     left join tier_order as from_order on previous_month.value_tier = from_order.value_tier
     left join tier_order as to_order on value_months.value_tier = to_order.value_tier
+    {% if since_month %}where value_months.month_start_date >= {{ since_month }}{% endif %}
 )
 
 select * from final

@@ -4,10 +4,13 @@
 --   referral: a customer who referred others, with the customers they referred (the referrer's own
 --             figures are the anchor_* columns; members are the referred).
 -- What a relationship is worth beyond one customer: the "influence" of a core customer.
+{%- set since_month = first_changed_month() if is_incremental() else none %}
+
 with
 
 value_months as (
     select * from {{ ref('customer_value_monthly') }}
+    {% if since_month %}where month_start_date >= {{ since_month }}{% endif %}
 ),
 
 links as (
@@ -53,7 +56,8 @@ final as (
         case when groups.group_type = 'referral' then groups.group_key end as anchor_customer_id,
         anchor.current_value_cny as anchor_value_cny,
         anchor.value_tier as anchor_value_tier,
-        groups.member_value_cny + coalesce(anchor.current_value_cny, 0) as group_value_cny
+        groups.member_value_cny + coalesce(anchor.current_value_cny, 0) as group_value_cny,
+        {{ newest_batch_id() }} as built_from_batch_id
     from groups
     left join value_months as anchor
         on groups.group_type = 'referral'

@@ -1,14 +1,19 @@
 -- One row per portfolio per month: each RM's book (the customers assigned to them on the month's last
 -- day), each sub-branch's and branch's (customers by home sub-branch) and the whole bank's. What the
 -- people who manage the book read: customers, AUM, loans, value, the tier mix and the migrations.
+{%- set since_month = first_changed_month() if is_incremental() else none %}
+
 with
 
 value_months as (
     select * from {{ ref('customer_value_monthly') }}
+    -- the month before the first one rebuilt gives its value change
+    {% if since_month %}where month_start_date >= ({{ since_month }} - interval '1 month')::date{% endif %}
 ),
 
 migrations as (
     select * from {{ ref('customer_tier_migrations_monthly') }}
+    {% if since_month %}where month_start_date >= ({{ since_month }} - interval '1 month')::date{% endif %}
 ),
 
 branches as (
@@ -60,13 +65,19 @@ portfolios as (
     )
 ),
 
-final as (
+changes as (
     select
         *,
         current_value_cny - lag(current_value_cny) over (
             partition by portfolio_level, portfolio_id order by month_start_date
-        ) as value_change_cny
+        ) as value_change_cny,
+        {{ newest_batch_id() }} as built_from_batch_id
     from portfolios
+),
+
+final as (
+    select * from changes
+    {% if since_month %}where month_start_date >= {{ since_month }}{% endif %}
 )
 
 select * from final

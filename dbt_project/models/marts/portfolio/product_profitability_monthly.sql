@@ -3,22 +3,28 @@
 -- (docs/value-model.md). Contribution = spread + wealth fees - credit cost - account cost to serve;
 -- transaction fees and costs are by channel (channel_profitability_monthly). Sums are rounded to the
 -- cent after adding up, so they can differ by cents from the sum of customers' rounded values.
+{%- set since_month = first_changed_month() if is_incremental() else none %}
+
 with
 
 deposit_months as (
     select * from {{ ref('int_deposit_account_months') }}
+    {% if since_month %}where month_start_date >= {{ since_month }}{% endif %}
 ),
 
 loan_months as (
     select * from {{ ref('int_loan_account_months') }}
+    {% if since_month %}where month_start_date >= {{ since_month }}{% endif %}
 ),
 
 credit_cost_months as (
     select * from {{ ref('int_loan_credit_cost_months') }}
+    {% if since_month %}where month_start_date >= {{ since_month }}{% endif %}
 ),
 
 value_months as (
     select * from {{ ref('customer_value_monthly') }}
+    {% if since_month %}where month_start_date >= {{ since_month }}{% endif %}
 ),
 
 branches as (
@@ -83,7 +89,8 @@ final as (
             sum(account_months.income_cny) - sum(account_months.credit_cost_cny)
             - count(*) filter (where account_months.is_held) * max(cost_to_serve.unit_cost_cny),
             2
-        ) as contribution_cny
+        ) as contribution_cny,
+        {{ newest_batch_id() }} as built_from_batch_id
     from account_months
     inner join value_months
         on account_months.customer_id = value_months.customer_id
