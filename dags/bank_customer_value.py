@@ -1,4 +1,4 @@
-"""Customer value: dbt builds the star schema and value marts, K-Means segments, RM reports."""
+"""Customer value: dbt builds the star schema and value marts, K-Means segments, churn risk, RM reports."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ Runs when `bank_extract_load` has loaded new deliveries (the `raw` asset):
 2. `dbt build` of everything that does not depend on the segmentation (staging, star schema,
    value marts, with their tests);
 3. K-Means segmentation of the latest complete month, written to the `ml` schema in one transaction;
-4. `dbt build` of the models that read the segments;
-5. one PDF per relationship manager, from the marts.
+4. the churn model: one model trained per month end with new signals (`ml.churn_models`), then
+   scored (`ml.churn_scores`), as two tasks;
+5. `dbt build` of the models that read `ml` (segments, retention, the managers' portfolio);
+6. one PDF per relationship manager, from the marts.
 """
 
 
@@ -50,10 +52,29 @@ def bank_customer_value():
         with connect() as conn:
             return run_segmentation(conn).run_id
 
+    @task
+    def train_churn_models() -> list[str]:
+        from ml.retention import train_churn_models as train
+        from warehouse.db import connect
+
+        with connect() as conn:
+            return train(conn)
+
+    @task
+    def score_churn_risk(model_ids: list[str]) -> int:
+        from ml.retention import score_churn_risk as score
+        from warehouse.db import connect
+
+        with connect() as conn:
+            return score(conn, model_ids or None)  # none new: any model a failed run left unscored
+
     @task(outlets=[CUSTOMER_VALUE_MARTS])
-    def dbt_build_segments(segmentation_run_id: str) -> str:
+    def dbt_build_ml_marts(segmentation_run_id: str, churn_scores: int) -> str:
+        import logging
+
         from warehouse.transform import run_dbt
 
+        logging.getLogger(__name__).info("segmentation run %s, %d churn scores", segmentation_run_id, churn_scores)
         run_dbt(["build", "--select", "source:ml+"])
         return segmentation_run_id
 
@@ -73,9 +94,11 @@ def bank_customer_value():
                                          settings.reports_dir)
         return [str(p) for p in paths]
 
+    warehouse_built = replay_history_snapshots() >> dbt_build_warehouse()
     segmentation_run_id = segment_customers()
-    replay_history_snapshots() >> dbt_build_warehouse() >> segmentation_run_id
-    render_rm_reports(dbt_build_segments(segmentation_run_id))
+    model_ids = train_churn_models()
+    warehouse_built >> [segmentation_run_id, model_ids]
+    render_rm_reports(dbt_build_ml_marts(segmentation_run_id, score_churn_risk(model_ids)))
 
 
 bank_customer_value()

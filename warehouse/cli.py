@@ -1,5 +1,5 @@
-"""Command line: ``python -m warehouse {start,stop,status,url,psql,demo,run,airflow,quarantine}`` (what the
-Makefile calls)."""
+"""Command line: ``python -m warehouse {start,stop,status,url,psql,demo,run,airflow,quarantine,model-quality}``
+(what the Makefile calls)."""
 
 from __future__ import annotations
 
@@ -197,6 +197,13 @@ def cmd_demo(args) -> int:
     run_log = _run_pipeline(url, settings.landing_dir, settings.reports_dir, PROJECT_DIR / ".airflow",
                             config.start_date, config.end_date, 2, 4)
     _print_summary(settings, url, run_log, "The demo bank is in the warehouse.")
+    from ml.quality import write_model_quality
+
+    with connect(settings) as conn:
+        quality = write_model_quality(conn, settings.landing_dir.parent / "ground_truth" / "customer_truth.csv",
+                                      PROJECT_DIR / "output" / "model-quality.md",
+                                      source=f"the demo bank ({config.customers:,} customers, seed {config.seed})")
+    print(f"churn model against the simulator's hidden ground truth: {quality}")
     return 0
 
 
@@ -286,6 +293,21 @@ def cmd_airflow(args) -> int:
     return 0
 
 
+def cmd_model_quality(args) -> int:
+    from ml.quality import write_model_quality
+
+    truth = Path(args.ground_truth)
+    if truth.is_dir():
+        truth = truth / "customer_truth.csv"
+    if not truth.exists():
+        raise FileNotFoundError(f"{truth}: no ground truth there; the demo writes it to data/ground_truth/")
+    settings = Settings.from_env({**os.environ, "WAREHOUSE_URL": ensure_warehouse()})
+    with connect(settings) as conn:
+        path = write_model_quality(conn, truth, Path(args.output), source=args.source or str(truth))
+    print(f"model quality written to {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m warehouse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -320,6 +342,13 @@ def main(argv: list[str] | None = None) -> int:
     stack = sub.add_parser("airflow", help="Airflow's UI, scheduler and DAG processor on this machine (make airflow)")
     stack.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_UI_PORT", 8080)))
     stack.set_defaults(func=cmd_airflow)
+    quality = sub.add_parser("model-quality", help="measure the models against the simulator's ground truth and "
+                             "write docs/model-quality.md")
+    quality.add_argument("--ground-truth", default=str(PROJECT_DIR / "data" / "ground_truth"),
+                         help="the simulator's customer_truth.csv, or its folder (default: the demo's)")
+    quality.add_argument("--output", default=str(PROJECT_DIR / "docs" / "model-quality.md"))
+    quality.add_argument("--source", help="what the figures were measured on, for the report's first line")
+    quality.set_defaults(func=cmd_model_quality)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "psql":  # psql takes its own options (-c, -f, ...); nobody else does
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -19,7 +19,7 @@ from ingestion.contract import SourceFile
 from warehouse.db import hold_write_lock
 
 # Raise it with every change to the statements below: a warehouse at this version is not altered.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 AUDIT = (
     "create schema if not exists raw",
@@ -125,6 +125,30 @@ ML = (
         customers integer not null,
         centroid jsonb not null,
         primary key (run_id, segment_id))""",
+    # the churn model: one trained model per month end (ml/retention.py), then its scores
+    """create table if not exists ml.churn_models (
+        model_id text primary key,
+        created_at timestamptz not null,
+        month_start_date date not null,
+        scored_through_date date not null,
+        signals_batch_id bigint,
+        model_kind text not null,
+        training_months jsonb not null,
+        training_rows integer not null,
+        training_positives integer not null,
+        parameters jsonb not null,
+        activity_model jsonb,
+        metrics jsonb not null,
+        library_versions jsonb not null)""",
+    """create table if not exists ml.churn_scores (
+        model_id text not null references ml.churn_models (model_id),
+        customer_id text not null,
+        month_start_date date not null,
+        churn_risk_score double precision not null,
+        churn_risk_reasons text[] not null,
+        p_active double precision,
+        expected_transaction_days_30d double precision,
+        primary key (model_id, customer_id))""",
 )
 
 

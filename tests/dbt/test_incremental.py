@@ -11,7 +11,9 @@ import pytest
 
 from ingestion import contract
 from ingestion.load import load_pending
+from ml.retention import score_churn_risk, train_churn_models
 from tests.deliveries import copy_days, rewrite_control
+from warehouse.db import connect
 from warehouse.transform import replay_snapshots, run_dbt
 
 # Every incremental model, and the mart built from them. Each records the newest batch (and date) it
@@ -33,6 +35,8 @@ MODELS = {
     "marts.product_profitability_monthly": ("built_from_batch_id",),
     "marts.channel_profitability_monthly": ("built_from_batch_id",),
     "marts.customer_360": (),
+    "intermediate.int_customer_signals_monthly": ("built_from_batch_id",),
+    "marts.customer_retention_monthly": ("built_from_batch_id",),
 }
 
 
@@ -72,13 +76,24 @@ def _run_day(settings, landing, tiny_bank, up_to: dt.date) -> None:
     load_pending(settings, up_to)
     replay_snapshots(settings)
     run_dbt(["run", "--exclude", "source:ml+"], settings)
+    _churn_models_and_their_marts(settings)
+
+
+def _churn_models_and_their_marts(settings, months=None) -> list[str]:
+    """What the DAG does after the first dbt run: train and score the churn models, build what reads ml."""
+    with connect(settings) as connection:
+        model_ids = train_churn_models(connection, months)
+    with connect(settings) as connection:
+        score_churn_risk(connection, model_ids or None)
+    run_dbt(["run", "--select", "source:ml+"], settings)
+    return model_ids
 
 
 def _assert_equals_a_full_refresh(settings, conn) -> None:
     with conn.cursor() as cur:
         incremental = {table: _contents(cur, table, excluded) for table, excluded in MODELS.items()}
     conn.rollback()
-    run_dbt(["run", "--full-refresh", "--exclude", "source:ml+"], settings)
+    run_dbt(["run", "--full-refresh"], settings)
     with conn.cursor() as cur:
         for table, excluded in MODELS.items():
             assert _contents(cur, table, excluded) == incremental[table], \
@@ -95,6 +110,7 @@ def test_night_by_night_equals_a_full_refresh(tiny_bank, tmp_path, settings, con
     run_dbt(["seed"], settings)
     replay_snapshots(settings)
     run_dbt(["run", "--exclude", "source:ml+"], settings)  # the first run builds everything
+    _churn_models_and_their_marts(settings)
 
     # nights that add days to their months: a day, a month end, two days opening a month, a day more
     for night in (dt.date(2026, 7, 30), dt.date(2026, 7, 31), dt.date(2026, 8, 2), dt.date(2026, 8, 3)):
@@ -104,6 +120,16 @@ def test_night_by_night_equals_a_full_refresh(tiny_bank, tmp_path, settings, con
         assert set(_build_plans(caplog).values()) == {f"add days from {first_new}"}, \
             f"{night}: the new days should be added to their months"
     _assert_equals_a_full_refresh(settings, conn)
+
+    # a month end re-scored by a retrained model, with no new delivery: the marts that read it follow
+    [retrained] = _churn_models_and_their_marts(settings, [dt.date(2026, 7, 1)])
+    with conn.cursor() as cur:
+        cur.execute("select distinct churn_model_id from marts.customer_retention_monthly "
+                    "where month_start_date = '2026-07-01' and churn_model_id is not null "
+                    "union all select distinct churn_model_id from marts.portfolio_monthly "
+                    "where month_start_date = '2026-07-01'")
+        assert {model for (model,) in cur.fetchall()} == {retrained}
+    conn.rollback()
 
     # a corrected re-delivery of an old day (one deposit balance changes) rebuilds from its month
     day = landing / "2026-07-10"

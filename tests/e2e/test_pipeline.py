@@ -114,6 +114,47 @@ def test_segments_are_written_back_and_joined_in(db):
     assert db.fetchone() == (customers, 6, run_id, run_id)
 
 
+def test_a_churn_model_per_month_end_scores_every_live_customer(db):
+    db.execute("select month_start_date::text, model_kind, training_months, activity_model is not null "
+               "from ml.churn_models order by 1")
+    models = db.fetchall()
+    # July has no labelled month before it: the prior; August learns from July (outcome: August's closures)
+    assert [(m, kind, months) for m, kind, months, _ in models][0] == ("2026-07-01", "prior", [])
+    assert [m for m, *_ in models] == ["2026-07-01", "2026-08-01"] and models[1][2] in ([], ["2026-07"])
+    assert all(has_activity_model for *_, has_activity_model in models)
+    db.execute("""select count(*), count(*) filter (where v.is_closed_in_month = (r.churn_risk_score is null)),
+                         count(*) filter (where r.churn_risk_score between 0 and 1 or r.churn_risk_score is null),
+                         count(*) filter (where (r.churn_risk_reason_codes = '') = (r.churn_risk_reasons is null)),
+                         (select count(*) from marts.customer_value_monthly)
+                  from marts.customer_retention_monthly r
+                  join marts.customer_value_monthly v using (customer_id, month_start_date)""")
+    rows, scored_iff_live, in_range, reasons_in_words, value_rows = db.fetchone()
+    assert rows == scored_iff_live == in_range == reasons_in_words == value_rows
+    db.execute("select distinct lifecycle_stage from marts.customer_retention_monthly")
+    assert {stage for (stage,) in db.fetchall()} <= {"prospect", "new", "growing", "mature", "declining", "dormant",
+                                                      "churned"}
+    db.execute("""select p.month_start_date, p.value_at_risk_cny, sum(r.value_at_risk_cny)
+                  from marts.portfolio_monthly p join marts.customer_retention_monthly r using (month_start_date)
+                  where p.portfolio_level = 'bank'
+                  group by 1, 2 having p.value_at_risk_cny <> sum(r.value_at_risk_cny)""")
+    assert db.fetchall() == []
+
+
+def test_the_model_quality_report_is_written_from_the_ground_truth(pipeline, tiny_bank, tmp_path):
+    import subprocess
+    import sys
+
+    output = tmp_path / "model-quality.md"
+    done = subprocess.run([sys.executable, "-m", "warehouse", "model-quality", "--ground-truth",
+                           str(tiny_bank.parent / "ground_truth"), "--output", str(output)],
+                          env={**pipeline[1], "WAREHOUSE_URL": pipeline[0].warehouse_url},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in output.read_text().splitlines() if line.startswith("| 2026-")]
+    assert [row.split(" | ")[0] for row in rows] == ["| 2026-07", "| 2026-08"]
+    assert [row.split(" | ")[1] for row in rows][0] == "prior"
+
+
 def test_each_rm_pdf_lists_exactly_that_rms_customers(pipeline, db):
     settings = pipeline[0]
     pdfs = sorted((settings.reports_dir / "2026-08").glob("*.pdf"))
@@ -135,6 +176,10 @@ def test_running_again_changes_nothing(pipeline, db):
     db.execute("select md5(string_agg(customer_id || segment_name, ',' order by customer_id)) "
                "from marts.customer_segments")
     segments_before = db.fetchone()
+    scores = ("select md5(string_agg(customer_id || month_start_date || churn_risk_score || next_best_action, ',' "
+              "order by customer_id, month_start_date)) from marts.customer_retention_monthly")
+    db.execute(scores)
+    scores_before = db.fetchone()
     airflow_local.dags_test("bank_extract_load", LOGICAL_DATE, env)
     airflow_local.dags_test("bank_customer_value", LOGICAL_DATE, env)
     db.execute("select count(*), max(batch_id) from raw.deposit_balances")
@@ -145,6 +190,8 @@ def test_running_again_changes_nothing(pipeline, db):
     db.execute("select md5(string_agg(customer_id || segment_name, ',' order by customer_id)) "
                "from marts.customer_segments")
     assert db.fetchone() == segments_before
+    db.execute(scores)
+    assert db.fetchone() == scores_before
 
 
 def test_a_late_delivery_alerts_and_the_ones_that_arrived_still_load(tiny_bank, tmp_path, database_url):

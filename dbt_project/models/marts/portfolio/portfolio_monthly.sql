@@ -1,7 +1,10 @@
 -- One row per portfolio per month: each RM's book (the customers assigned to them on the month's last
 -- day), each sub-branch's and branch's (customers by home sub-branch) and the whole bank's. What the
--- people who manage the book read: customers, AUM, loans, value, the tier mix and the migrations.
-{%- set since_month = first_changed_month() if is_incremental() else none %}
+-- people who manage the book read: customers, AUM, loans, value, the tier mix, the migrations and
+-- the value at risk (customer_retention_monthly). Rebuilt from the first month with new business
+-- dates or a newer churn model.
+{%- set since_month = 'least(' ~ first_changed_month() ~ ', ' ~ first_rescored_month() ~ ')'
+    if is_incremental() else none %}
 
 with
 
@@ -13,6 +16,11 @@ value_months as (
 
 migrations as (
     select * from {{ ref('customer_tier_migrations_monthly') }}
+    {% if since_month %}where month_start_date >= ({{ since_month }} - interval '1 month')::date{% endif %}
+),
+
+retention as (
+    select * from {{ ref('customer_retention_monthly') }}
     {% if since_month %}where month_start_date >= ({{ since_month }} - interval '1 month')::date{% endif %}
 ),
 
@@ -51,11 +59,20 @@ portfolios as (
         count(*) filter (where migrations.migration = 'up') as customers_moved_up,
         count(*) filter (where migrations.migration = 'down') as customers_moved_down,
         count(*) filter (where migrations.migration = 'entered') as customers_entered,
-        count(*) filter (where migrations.migration = 'left') as customers_left
+        count(*) filter (where migrations.migration = 'left') as customers_left,
+        count(*) filter (where retention.is_at_risk) as customers_at_risk,
+        coalesce(sum(retention.value_at_risk_cny), 0) as value_at_risk_cny,
+        coalesce(sum(retention.value_at_risk_cny) filter (where retention.retention_priority = 'win_back'), 0)
+            as win_back_value_at_risk_cny,
+        sum(retention.potential_value_cny) as potential_value_cny,
+        max(retention.churn_model_id) as churn_model_id
     from value_months
     inner join migrations
         on value_months.customer_id = migrations.customer_id
             and value_months.month_start_date = migrations.month_start_date
+    left join retention
+        on value_months.customer_id = retention.customer_id
+            and value_months.month_start_date = retention.month_start_date
     left join branches on value_months.home_sub_branch_id = branches.sub_branch_id
     group by grouping sets (
         (value_months.month_start_date, value_months.rm_id),

@@ -1,0 +1,412 @@
+"""Churn risk: one logistic model per month end, learnt from the warehouse's own history.
+
+Two steps, each its own Airflow task (docs/retention-model.md):
+
+* ``train_churn_models`` fits, for every month whose signals are new since its last model, a
+  scikit-learn logistic regression on the earlier month ends whose outcome the warehouse already
+  holds: label 1 when the customer closed, or their assets collapsed below a tenth, in the month
+  after. Only months whose following month is complete by the scored month's end are used, so a
+  month's model (and therefore its scores) reads nothing the warehouse learnt after that month
+  end: re-running an old month gives the same scores. With no labelled month yet (the first month
+  of history) the model is a documented prior: fixed weights on the same features. Each model is
+  written to ``ml.churn_models`` as JSON (scaler, coefficients, the month's BG/NBD parameters,
+  training metrics measured on the warehouse's labels): readable, and reproducible without pickle.
+* ``score_churn_risk`` applies each model without scores to its month and writes one row per
+  customer to ``ml.churn_scores``: the score in [0, 1], the reasons behind it (the features that
+  raise this customer's log-odds most, as codes the ``churn_reasons`` seed puts into words),
+  P(active) and the transaction days expected in the next 30 days (ml.activity, BG/NBD).
+
+The simulator's ground truth is read by nobody here; ``ml/quality.py`` uses it only to report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy
+import sklearn
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.preprocessing import StandardScaler
+
+from ml import activity
+from warehouse.schema import ensure_schema
+
+log = logging.getLogger(__name__)
+
+SIGNALS = "intermediate.int_customer_signals_monthly"
+
+# feature -> the reason code it gives when it raises a customer's risk (None: never a reason)
+FEATURES: dict[str, str | None] = {
+    "month_end_balance_drop": "month_end_balance_drop",  # 1 - month-end assets / the month's daily average
+    "current_account_week_drop": "current_account_emptying",  # log(balance 7 days before the end / at the end)
+    "current_account_fortnight_drop": "current_account_emptying",  # the same over 14 days
+    "late_month_activity_drop": "activity_drop",  # log(the month's transactions a day / the last 7 days')
+    "balance_trend_drop": "balances_falling",  # log(prior 3-month average assets / this month's), damped
+    "activity_drop": "activity_drop",  # log(prior transactions a day / this month's), damped
+    "inactivity": "low_p_active",  # 1 - P(active), BG/NBD
+    "days_since_last_transaction": "no_recent_activity",  # capped at 90
+    "complaint_hours": "complaints",  # log(1 + hours the month's complaints stayed open)
+    "time_deposit_run_off": "time_deposits_not_renewed",  # time deposits matured and closed, capped at 3
+    "value_drop": "value_falling",  # fall of value against the prior 3-month average, relative
+    "tenure_years": None,
+    "accounts_held": None,
+}
+FEATURE_NAMES = tuple(FEATURES)
+# The prior (no labelled month yet): log-odds weights on the raw features, set once by judgement of
+# their scale (a current account down 10% in a week adds 1 to the log-odds; a month-end balance 10%
+# under the month's average 0.5), never tuned on an outcome. The intercept puts a customer with no
+# signal at about 1% a month.
+PRIOR_INTERCEPT = -4.5
+PRIOR_WEIGHTS = {"month_end_balance_drop": 5.0, "current_account_week_drop": 10.0,
+                 "current_account_fortnight_drop": 5.0, "late_month_activity_drop": 0.5, "balance_trend_drop": 2.0,
+                 "activity_drop": 0.5, "inactivity": 1.0, "days_since_last_transaction": 0.01, "complaint_hours": 0.3,
+                 "time_deposit_run_off": 0.5, "value_drop": 0.3, "tenure_years": -0.02, "accounts_held": -0.1}
+ASSET_COLLAPSE_SHARE = 0.10  # next month's assets below this share of this month's: the relationship emptied
+MIN_COLLAPSE_ASSETS_CNY = 1_000.0
+MIN_TRAINING_POSITIVES = 5
+REASON_MIN_LOG_ODDS = 0.5  # a feature is a reason when it raises the log-odds by at least this much
+MAX_REASONS = 3
+ACTIVITY_HORIZON_DAYS = 30
+Z_CLIP = 5.0
+# L2 strengths tried; the one with the best cross-validated AUC on the warehouse's own labels is kept
+REGULARISATION_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
+CV_FOLDS = 5
+CV_MAX_NEGATIVES = 100_000
+
+
+@dataclass(frozen=True)
+class ChurnModel:
+    """A fitted (or prior) model in the form it is stored: applied by ``apply``."""
+    kind: str  # logistic | prior
+    intercept: float
+    coefficients: dict[str, float]
+    means: dict[str, float]
+    scales: dict[str, float]
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "intercept": self.intercept, "coefficients": self.coefficients,
+                "means": self.means, "scales": self.scales}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ChurnModel:
+        return cls(data["kind"], data["intercept"], data["coefficients"], data["means"], data["scales"])
+
+    def contributions(self, features: pd.DataFrame) -> np.ndarray:
+        """Each feature's part of each customer's log-odds, relative to the training average."""
+        z = np.column_stack([(features[f].to_numpy(float) - self.means[f]) / self.scales[f] for f in FEATURE_NAMES])
+        if self.kind == "logistic":  # a feature far outside what the model was trained on counts as its edge
+            z = z.clip(-Z_CLIP, Z_CLIP)
+        return z * np.array([self.coefficients[f] for f in FEATURE_NAMES])
+
+    def apply(self, features: pd.DataFrame) -> tuple[np.ndarray, list[list[str]]]:
+        parts = self.contributions(features)
+        scores = 1.0 / (1.0 + np.exp(-(self.intercept + parts.sum(axis=1))))
+        reasons = []
+        codes = [FEATURES[f] for f in FEATURE_NAMES]
+        for row in parts:
+            order = np.argsort(-row)
+            reasons.append(list(dict.fromkeys(
+                codes[j] for j in order if codes[j] and row[j] >= REASON_MIN_LOG_ODDS))[:MAX_REASONS])
+        return scores, reasons
+
+
+def read_signals(conn, through: dt.date | None = None) -> pd.DataFrame:
+    """Every customer-month of the signals model up to ``through`` (a month start), oldest first."""
+    query = f"""select customer_id, month_start_date, month_end_date, is_complete_month, is_closed_in_month,
+                       rm_id, current_value_cny, accounts_held, tenure_days, assets_under_management_cny,
+                       month_end_assets_cny, current_account_month_end_cny, current_account_7_days_before_cny,
+                       current_account_14_days_before_cny, transaction_count, transaction_days,
+                       transactions_last_7_days, first_transaction_date,
+                       last_transaction_date, prior_months_held, prior_3_month_average_assets_cny,
+                       prior_3_month_average_transactions, prior_3_month_average_value_cny,
+                       complaint_hours_open, time_deposits_run_off, built_from_batch_id
+                from {SIGNALS} {"where month_start_date <= %s" if through else ""}
+                order by month_start_date, customer_id"""
+    frames = []
+    with conn.cursor(name="churn_signals") as cur:
+        cur.itersize = 100_000
+        cur.execute(query, (through,) if through else None)
+        columns = None
+        while rows := cur.fetchmany(100_000):
+            columns = columns or [d[0] for d in cur.description]
+            frames.append(pd.DataFrame(rows, columns=columns))
+    if not frames:
+        raise RuntimeError(f"{SIGNALS} is empty: run the customer-value dbt build first")
+    signals = pd.concat(frames, ignore_index=True)
+    dates = ("month_start_date", "month_end_date", "first_transaction_date", "last_transaction_date")
+    numeric = [c for c in signals.columns if c not in (*dates, "customer_id", "rm_id", "is_complete_month",
+                                                         "is_closed_in_month", "built_from_batch_id")]
+    signals[numeric] = signals[numeric].astype(float)
+    for column in dates:
+        signals[column] = pd.to_datetime(signals[column])
+    return signals
+
+
+def activity_histories(signals: pd.DataFrame, month: pd.Timestamp) -> pd.DataFrame:
+    """Each customer's BG/NBD history at ``month``'s end, in days: frequency, recency, age."""
+    upto = signals[signals["month_start_date"] <= month]
+    month_end = upto.loc[upto["month_start_date"] == month, "month_end_date"].max()
+    seen = upto[upto["transaction_days"] > 0].groupby("customer_id").agg(
+        first=("first_transaction_date", "min"), last=("last_transaction_date", "max"),
+        days=("transaction_days", "sum"))
+    return pd.DataFrame({
+        "frequency": seen["days"] - 1,
+        "recency": (seen["last"] - seen["first"]).dt.days,
+        "age": (month_end - seen["first"]).dt.days,
+        "last_transaction_date": seen["last"],
+    })
+
+
+def month_features(signals: pd.DataFrame, month: pd.Timestamp, activity_params: activity.BetaGeoParameters | None,
+                   histories: pd.DataFrame) -> pd.DataFrame:
+    """The model's features for the customers live at ``month``'s end (not closed in it), by customer."""
+    rows = signals[(signals["month_start_date"] == month) & ~signals["is_closed_in_month"]].set_index("customer_id")
+    days = ((rows["month_end_date"] - rows["month_start_date"]).dt.days + 1).astype(float)
+    aum = rows["assets_under_management_cny"]
+    prior_aum = rows["prior_3_month_average_assets_cny"]
+    has_prior = rows["prior_months_held"] > 0
+    f = pd.DataFrame(index=rows.index)
+    f["month_end_balance_drop"] = np.where(aum > 0, (1 - rows["month_end_assets_cny"] / aum.where(aum > 0)).clip(-1, 1),
+                                           0.0)
+    f["balance_trend_drop"] = np.where(has_prior, np.log((prior_aum.clip(lower=0) + 1000) / (aum.clip(lower=0) + 1000)),
+                                       0.0).clip(-3, 3)
+    current_end = rows["current_account_month_end_cny"].clip(lower=0) + 100
+    for feature, before in (("current_account_week_drop", "current_account_7_days_before_cny"),
+                            ("current_account_fortnight_drop", "current_account_14_days_before_cny")):
+        f[feature] = np.log((rows[before].clip(lower=0) + 100) / current_end).fillna(0.0).clip(-3, 3)
+    tx_rate = rows["transaction_count"] / days
+    f["late_month_activity_drop"] = np.log((tx_rate + 0.1) / (rows["transactions_last_7_days"] / 7 + 0.1))
+    prior_rate = rows["prior_3_month_average_transactions"].fillna(0) / 30.4
+    f["activity_drop"] = np.where(has_prior, np.log((prior_rate + 0.1) / (tx_rate + 0.1)), 0.0)
+    h = histories.reindex(rows.index)
+    known = h["frequency"].notna()
+    p_active = pd.Series(np.nan, index=rows.index)
+    expected = pd.Series(np.nan, index=rows.index)
+    if activity_params is not None and known.any():
+        args = (h.loc[known, "frequency"], h.loc[known, "recency"], h.loc[known, "age"])
+        p_active[known] = activity.probability_active(activity_params, *args)
+        expected[known] = activity.expected_transactions(activity_params, ACTIVITY_HORIZON_DAYS, *args)
+    f["inactivity"] = (1 - p_active).fillna(0.0)
+    since = (rows["month_end_date"] - h["last_transaction_date"]).dt.days
+    f["days_since_last_transaction"] = since.fillna(days).clip(upper=90).astype(float)
+    f["complaint_hours"] = np.log1p(rows["complaint_hours_open"].clip(lower=0))
+    f["time_deposit_run_off"] = rows["time_deposits_run_off"].clip(upper=3).astype(float)
+    prior_value = rows["prior_3_month_average_value_cny"]
+    f["value_drop"] = np.where(has_prior, ((prior_value - rows["current_value_cny"]) / (prior_value.abs() + 50)),
+                               0.0).clip(-3, 3)
+    f["tenure_years"] = (rows["tenure_days"] / 365.25).clip(0, 20).astype(float)
+    f["accounts_held"] = rows["accounts_held"].astype(float)
+    f["p_active"] = p_active
+    f["expected_transaction_days_30d"] = expected
+    return f
+
+
+def outcomes(signals: pd.DataFrame, month: pd.Timestamp) -> pd.Series:
+    """1 where a customer live at ``month``'s end closed, or their assets collapsed, in the month after."""
+    this = signals[(signals["month_start_date"] == month) & ~signals["is_closed_in_month"]].set_index("customer_id")
+    following = signals[signals["month_start_date"] == month + pd.DateOffset(months=1)].set_index("customer_id")
+    if following.empty:
+        raise ValueError(f"no outcome for {month:%Y-%m} yet: the warehouse holds no month after it")
+    following = following.reindex(this.index)
+    closed = following["is_closed_in_month"].fillna(False).astype(bool)
+    collapsed = (this["assets_under_management_cny"] >= MIN_COLLAPSE_ASSETS_CNY) & (
+        following["assets_under_management_cny"].fillna(0) < ASSET_COLLAPSE_SHARE * this["assets_under_management_cny"])
+    return (closed | collapsed).astype(int)
+
+
+def training_months(signals: pd.DataFrame, month: pd.Timestamp) -> list[pd.Timestamp]:
+    """Month ends before ``month`` whose following month is complete and no later than ``month``."""
+    complete = signals.groupby("month_start_date")["is_complete_month"].all()
+    return [m for m in complete.index if m < month and complete.get(m + pd.DateOffset(months=1), False)]
+
+
+def prior_model() -> ChurnModel:
+    return ChurnModel("prior", PRIOR_INTERCEPT, dict(PRIOR_WEIGHTS), dict.fromkeys(FEATURE_NAMES, 0.0),
+                      dict.fromkeys(FEATURE_NAMES, 1.0))
+
+
+def fit_model(features: pd.DataFrame, labels: pd.Series, strength: float | None = None) -> tuple[ChurnModel, dict]:
+    """Standardise, clip, and fit an L2 logistic regression; its strength (unless given) chosen by
+    cross-validated AUC, on every positive and at most CV_MAX_NEGATIVES negatives (a fixed sample)."""
+    matrix = features[list(FEATURE_NAMES)].to_numpy(float)
+    scaler = StandardScaler().fit(matrix)
+    scales = np.where(scaler.scale_ > 1e-6, scaler.scale_, 1.0)
+    z = ((matrix - scaler.mean_) / scales).clip(-Z_CLIP, Z_CLIP)
+    y = labels.to_numpy()
+    selection: dict = {}
+    if strength is None:
+        negatives = np.flatnonzero(y == 0)
+        if len(negatives) > CV_MAX_NEGATIVES:
+            negatives = np.sort(np.random.default_rng(0).choice(negatives, CV_MAX_NEGATIVES, replace=False))
+        sample = np.sort(np.concatenate([np.flatnonzero(y == 1), negatives]))
+        folds = min(CV_FOLDS, int(y.sum()))
+        cv_auc = {c: float(np.mean(cross_val_score(
+            LogisticRegression(C=c, max_iter=2000), z[sample], y[sample], scoring="roc_auc",
+            cv=StratifiedKFold(n_splits=folds)))) if folds >= 2 else 0.0 for c in REGULARISATION_GRID}
+        strength = max(REGULARISATION_GRID, key=lambda c: (round(cv_auc[c], 4), -c))
+        selection = {"cross_validated_auc": {str(c): a for c, a in cv_auc.items()}, "cv_rows": len(sample)}
+    regression = LogisticRegression(C=strength, max_iter=2000).fit(z, y)
+    model = ChurnModel("logistic", float(regression.intercept_[0]),
+                       dict(zip(FEATURE_NAMES, map(float, regression.coef_[0]), strict=True)),
+                       dict(zip(FEATURE_NAMES, map(float, scaler.mean_), strict=True)),
+                       dict(zip(FEATURE_NAMES, map(float, scales), strict=True)))
+    return model, {"regularisation_c": strength, **selection}
+
+
+def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float | None]:
+    """AUC and top-decile lift of ``scores`` for ``labels`` (None when a class is missing)."""
+    labels = np.asarray(labels)
+    if labels.min(initial=0) == labels.max(initial=0):
+        return {"auc": None, "top_decile_lift": None}
+    top = np.argsort(-np.asarray(scores), kind="stable")[: max(1, len(labels) // 10)]
+    return {"auc": float(roc_auc_score(labels, scores)), "top_decile_lift": float(labels[top].mean() / labels.mean())}
+
+
+class _MonthCache:
+    """Features of each month end, with that month's own BG/NBD fit (computed once per run)."""
+
+    def __init__(self, signals: pd.DataFrame):
+        self.signals = signals
+        self._features: dict[pd.Timestamp, pd.DataFrame] = {}
+        self._activity: dict[pd.Timestamp, activity.BetaGeoParameters | None] = {}
+
+    def activity_params(self, month: pd.Timestamp) -> activity.BetaGeoParameters | None:
+        if month not in self._activity:
+            histories = activity_histories(self.signals, month)
+            self._activity[month] = activity.fit(histories["frequency"], histories["recency"], histories["age"]) \
+                if len(histories) >= 10 else None
+        return self._activity[month]
+
+    def features(self, month: pd.Timestamp, params: activity.BetaGeoParameters | None = None) -> pd.DataFrame:
+        if month not in self._features:
+            params = params or self.activity_params(month)
+            self._features[month] = month_features(self.signals, month, params,
+                                                   activity_histories(self.signals, month))
+        return self._features[month]
+
+
+def _months_to_model(conn, signals: pd.DataFrame) -> list[pd.Timestamp]:
+    """Months whose signals were built from a batch no model of that month was trained on."""
+    with conn.cursor() as cur:
+        cur.execute("select month_start_date, signals_batch_id from ml.churn_models")
+        modelled = {(pd.Timestamp(m), b) for m, b in cur.fetchall()}
+    built = signals.groupby("month_start_date")["built_from_batch_id"].max()
+    return [m for m, batch in built.items() if (m, batch) not in modelled]
+
+
+@dataclass(frozen=True)
+class MonthModel:
+    month: pd.Timestamp
+    model: ChurnModel
+    training_months: list[pd.Timestamp]
+    training_rows: int
+    training_positives: int
+    metrics: dict
+    activity_params: activity.BetaGeoParameters | None
+
+
+def fit_for_month(signals: pd.DataFrame, month: pd.Timestamp, cache: _MonthCache | None = None) -> MonthModel:
+    """The model that scores ``month``'s end, from the month ends before it whose outcome it already knew."""
+    cache = cache or _MonthCache(signals)
+    history = training_months(signals, month)
+    frames = [(cache.features(m)[list(FEATURE_NAMES)], outcomes(signals, m)) for m in history]
+    features = pd.concat([f for f, _ in frames]) if frames else pd.DataFrame(columns=FEATURE_NAMES)
+    labels = pd.concat([y for _, y in frames]) if frames else pd.Series(dtype=int)
+    positives = int(labels.sum())
+    metrics: dict = {}
+    if positives >= MIN_TRAINING_POSITIVES:
+        model, metrics["selection"] = fit_model(features, labels)
+        metrics["training"] = ranking_metrics(labels.to_numpy(), model.apply(features)[0])
+        earlier = frames[:-1]
+        if sum(int(y.sum()) for _, y in earlier) >= MIN_TRAINING_POSITIVES:
+            # the latest labelled month, held out of a model fit on the ones before it
+            check, _ = fit_model(pd.concat([f for f, _ in earlier]), pd.concat([y for _, y in earlier]),
+                                 metrics["selection"]["regularisation_c"])
+            metrics["holdout"] = {"month": f"{history[-1]:%Y-%m}", **ranking_metrics(
+                frames[-1][1].to_numpy(), check.apply(frames[-1][0])[0])}
+    else:
+        model = prior_model()
+    return MonthModel(month, model, history, len(labels), positives, metrics, cache.activity_params(month))
+
+
+def train_churn_models(conn, months: list[dt.date] | None = None) -> list[str]:
+    """Fit a model for each month that needs one (or those given) and write them (caller commits)."""
+    ensure_schema(conn)
+    signals = read_signals(conn)
+    targets = [pd.Timestamp(m) for m in months] if months else _months_to_model(conn, signals)
+    cache = _MonthCache(signals)
+    versions = {"scikit-learn": sklearn.__version__, "scipy": scipy.__version__, "numpy": np.__version__,
+                "pandas": pd.__version__}
+    model_ids = []
+    for month in targets:
+        fitted = fit_for_month(signals, month, cache)
+        month_rows = signals[signals["month_start_date"] == month]
+        model_id = f"churn-{month:%Y-%m}-{uuid.uuid4().hex[:12]}"
+        history = [f"{m:%Y-%m}" for m in fitted.training_months]
+        with conn.cursor() as cur:
+            cur.execute(
+                """insert into ml.churn_models (model_id, created_at, month_start_date, scored_through_date,
+                       signals_batch_id, model_kind, training_months, training_rows, training_positives,
+                       parameters, activity_model, metrics, library_versions)
+                   values (%s, now(), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                (model_id, month.date(), month_rows["month_end_date"].max().date(),
+                 int(month_rows["built_from_batch_id"].max()), fitted.model.kind, json.dumps(history),
+                 fitted.training_rows, fitted.training_positives, json.dumps(fitted.model.as_dict()),
+                 json.dumps(fitted.activity_params.as_dict() if fitted.activity_params else None),
+                 json.dumps(fitted.metrics), json.dumps(versions)))
+        log.info("churn model %s for %s: %s on %d customer-months of %s (%d positives) %s", model_id,
+                 f"{month:%Y-%m}", fitted.model.kind, fitted.training_rows, ", ".join(history) or "none",
+                 fitted.training_positives, json.dumps(fitted.metrics))
+        model_ids.append(model_id)
+    return model_ids
+
+
+def score_churn_risk(conn, model_ids: list[str] | None = None) -> int:
+    """Score each model's month with it (the models without scores, or those given); returns rows written."""
+    ensure_schema(conn)
+    with conn.cursor() as cur:
+        cur.execute("""select model_id, month_start_date, parameters, activity_model from ml.churn_models m
+                       where (%(ids)s::text[] is null and not exists (
+                                  select 1 from ml.churn_scores s where s.model_id = m.model_id))
+                          or m.model_id = any(%(ids)s::text[])
+                       order by month_start_date, created_at""", {"ids": model_ids})
+        todo = cur.fetchall()
+    if not todo:
+        log.info("no churn model waits for scores")
+        return 0
+    signals = read_signals(conn, max(m for _, m, _, _ in todo))
+    cache = _MonthCache(signals)
+    written = 0
+    for model_id, month, parameters, activity_model in todo:
+        month = pd.Timestamp(month)
+        params = activity.BetaGeoParameters(**activity_model) if activity_model else None
+        features = cache.features(month, params)
+        scores, reasons = ChurnModel.from_dict(parameters).apply(features)
+        buffer = io.StringIO()
+        for customer_id, score, why, p, expected in zip(features.index, scores, reasons, features["p_active"],
+                                                         features["expected_transaction_days_30d"], strict=True):
+            codes = "{" + ",".join(why) + "}"
+            buffer.write(f"{model_id}\t{customer_id}\t{month.date()}\t{score:.6f}\t{codes}\t"
+                         f"{_copy_value(p)}\t{_copy_value(expected)}\n")
+        buffer.seek(0)
+        with conn.cursor() as cur:
+            cur.execute("delete from ml.churn_scores where model_id = %s", (model_id,))
+            cur.copy_expert("copy ml.churn_scores (model_id, customer_id, month_start_date, churn_risk_score, "
+                            "churn_risk_reasons, p_active, expected_transaction_days_30d) from stdin", buffer)
+        log.info("churn scores of %s: %d customers, %d at risk >= 0.5", model_id, len(scores),
+                 int((scores >= 0.5).sum()))
+        written += len(scores)
+    return written
+
+
+def _copy_value(value: float) -> str:
+    return "\\N" if value is None or np.isnan(value) else f"{value:.6f}"
