@@ -13,7 +13,7 @@ BROWSER := /usr/bin/chromium
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test run airflow setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt
+.PHONY: demo test run airflow setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt benchmark-models
 
 demo: setup ## simulate a bank and run the whole pipeline through Airflow
 	$(PY) -m warehouse demo
@@ -68,3 +68,6 @@ benchmark-load: setup ## loader vs bare COPY vs pandas.to_sql, appended to docs/
 
 benchmark-dbt: setup ## dbt full refresh vs a one-day incremental run at a year of history, appended to docs/benchmarks.md
 	$(PY) -m benchmarks.dbt_benchmark --customers 20000 --days 365
+
+benchmark-models: setup ## BG/NBD and churn model fitting and scoring time and peak memory at 100k and 1M customers, appended to docs/benchmarks.md
+	$(PY) -m benchmarks.model_benchmark --customers 100000 1000000
