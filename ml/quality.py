@@ -119,6 +119,9 @@ def churn_section(table: pd.DataFrame) -> str:
             f"{_fmt(row.rule_top_decile_lift, 1)} | {_fmt(row.rule_working_list_precision, 3)} | "
             f"{_fmt(row.ceiling_auc, 3)} | {_fmt(row.ceiling_top_decile_lift, 1)} | "
             f"{'yes' if met else 'no'} |")
+    lines += ["", "A month whose ceiling is below the aim cannot meet it with any score built from the deliveries: "
+              "its positives' decline starts after the month end. The first month end has no labelled month "
+              "before it and is scored by the documented prior (docs/retention-model.md)."]
     return "\n".join(lines) + "\n"
 
 
@@ -130,6 +133,6 @@ def write_model_quality(conn, truth_path: Path, output: Path, *, source: str = "
               + (f" from {source}" if source else "") + ". The simulator's ground truth measures the outcome "
               "here only; no model reads it.", ""]
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text("\n".join(header) + churn_section(table), encoding="utf-8")
+    output.write_text("\n".join(header) + "\n" + churn_section(table), encoding="utf-8")
     log.info("model quality of %d month ends written to %s", len(table), output)
     return output
