@@ -278,10 +278,16 @@ class _MonthCache:
         self.signals = signals
         self._features: dict[pd.Timestamp, pd.DataFrame] = {}
         self._activity: dict[pd.Timestamp, activity.BetaGeoParameters | None] = {}
+        self._histories: dict[pd.Timestamp, pd.DataFrame] = {}
+
+    def histories(self, month: pd.Timestamp) -> pd.DataFrame:
+        if month not in self._histories:
+            self._histories[month] = activity_histories(self.signals, month)
+        return self._histories[month]
 
     def activity_params(self, month: pd.Timestamp) -> activity.BetaGeoParameters | None:
         if month not in self._activity:
-            histories = activity_histories(self.signals, month)
+            histories = self.histories(month)
             self._activity[month] = activity.fit(histories["frequency"], histories["recency"], histories["age"]) \
                 if len(histories) >= 10 else None
         return self._activity[month]
@@ -289,8 +295,7 @@ class _MonthCache:
     def features(self, month: pd.Timestamp, params: activity.BetaGeoParameters | None = None) -> pd.DataFrame:
         if month not in self._features:
             params = params or self.activity_params(month)
-            self._features[month] = month_features(self.signals, month, params,
-                                                   activity_histories(self.signals, month))
+            self._features[month] = month_features(self.signals, month, params, self.histories(month))
         return self._features[month]
 
 

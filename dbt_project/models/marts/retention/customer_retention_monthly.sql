@@ -212,7 +212,7 @@ valued as (
         end)::numeric, 2) as clv_{{ horizon }}m_cny,
         {%- endfor %}
         case
-            when not coalesce(churn_risk_score >= {{ var('churn_risk_at_risk_threshold') }}, false) then 'not_at_risk'
+            when not is_at_risk then 'not_at_risk'
             when current_value_cny <= 0 and trailing_12_month_value_cny <= 0 then 'let_go'
             when value_tier in ('platinum', 'gold') then 'win_back'
             when value_tier = 'iron' then 'try'
