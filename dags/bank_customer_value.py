@@ -1,23 +1,22 @@
-"""Customer value: dbt builds the star schema and value marts, K-Means segments, churn risk, RM reports."""
+"""Customer value: dbt builds the star schema and value marts, then the churn model and the retention marts."""
 
 from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from warehouse.schedule import CUSTOMER_VALUE_MARTS, RAW_DELIVERIES, RM_REPORTS, start_date, task_defaults
+from warehouse.schedule import CHURN_RISK, CUSTOMER_VALUE_MARTS, RAW_DELIVERIES, start_date, task_defaults
 
 DOC = """
 ### Bank customer value
 Runs when `bank_extract_load` has loaded new deliveries (the `raw` asset):
 1. the history snapshots (customers, accounts, customer → RM and sub-branch) replay each newly
    delivered business date in order, so every change is dated on the day it was delivered;
-2. `dbt build` of everything that does not depend on the segmentation (staging, star schema,
-   value marts, with their tests);
-3. K-Means segmentation of the latest complete month, written to the `ml` schema in one transaction;
-4. the churn model: one model trained per month end with new signals (`ml.churn_models`), then
+2. `dbt build` of everything that does not read the `ml` schema (staging, star schema, value
+   marts, with their tests); emits the value marts' asset, on which `bank_customer_segments` runs;
+3. the churn model: one model trained per month end with new signals (`ml.churn_models`), then
    scored (`ml.churn_scores`), as two tasks;
-5. `dbt build` of the models that read `ml` (segments, retention, the managers' portfolio);
-6. one PDF per relationship manager, from the marts.
+4. `dbt build` of the models that read `ml` (retention, the managers' portfolio, the segments);
+   emits the churn-risk asset, on which (with the segments') `bank_rm_reports` runs.
 """
 
 
@@ -27,7 +26,7 @@ Runs when `bank_extract_load` has loaded new deliveries (the `raw` asset):
     start_date=start_date(),
     catchup=False,
     max_active_runs=1,
-    tags=["bank", "dbt", "ml", "reports"],
+    tags=["bank", "dbt", "ml"],
     doc_md=DOC,
     default_args=task_defaults(),
 )
@@ -38,19 +37,11 @@ def bank_customer_value():
 
         return [day.isoformat() for day in replay_snapshots()]
 
-    @task
+    @task(outlets=[CUSTOMER_VALUE_MARTS])
     def dbt_build_warehouse() -> None:
         from warehouse.transform import run_dbt
 
         run_dbt(["build", "--exclude", "source:ml+"])
-
-    @task
-    def segment_customers() -> str:
-        from ml.segmentation import segment_customers as run_segmentation
-        from warehouse.db import connect
-
-        with connect() as conn:
-            return run_segmentation(conn).run_id
 
     @task
     def train_churn_models() -> list[str]:
@@ -68,37 +59,18 @@ def bank_customer_value():
         with connect() as conn:
             return score(conn, model_ids or None)  # none new: any model a failed run left unscored
 
-    @task(outlets=[CUSTOMER_VALUE_MARTS])
-    def dbt_build_ml_marts(segmentation_run_id: str, churn_scores: int) -> str:
+    @task(outlets=[CHURN_RISK])
+    def dbt_build_ml_marts(churn_scores: int) -> None:
         import logging
 
         from warehouse.transform import run_dbt
 
-        logging.getLogger(__name__).info("segmentation run %s, %d churn scores", segmentation_run_id, churn_scores)
+        logging.getLogger(__name__).info("%d churn scores written", churn_scores)
         run_dbt(["build", "--select", "source:ml+"])
-        return segmentation_run_id
 
-    @task(outlets=[RM_REPORTS])
-    def render_rm_reports(segmentation_run_id: str) -> list[str]:
-        import logging
-
-        from reports.rm_report import render_all
-        from warehouse.db import connect
-        from warehouse.settings import Settings
-
-        settings = Settings.from_env()
-        with connect(settings) as conn:
-            paths = render_all(conn, settings.reports_dir, settings.currency)
-        logging.getLogger(__name__).info("segmentation run %s: %d RM reports in %s",
-                                         segmentation_run_id, len(paths),
-                                         settings.reports_dir)
-        return [str(p) for p in paths]
-
-    warehouse_built = replay_history_snapshots() >> dbt_build_warehouse()
-    segmentation_run_id = segment_customers()
     model_ids = train_churn_models()
-    warehouse_built >> [segmentation_run_id, model_ids]
-    render_rm_reports(dbt_build_ml_marts(segmentation_run_id, score_churn_risk(model_ids)))
+    replay_history_snapshots() >> dbt_build_warehouse() >> model_ids
+    dbt_build_ml_marts(score_churn_risk(model_ids))
 
 
 bank_customer_value()

@@ -10,6 +10,12 @@ are those the simulator closes in the following month. AUC, top-decile lift and 
 each RM's working list (their ``WORKING_LIST`` riskiest customers, averaged over RMs), for the
 model's score and for the rule "month-end balance far below the month's average" (1 - month-end
 assets / daily-average assets).
+
+Segments, for each month segmented: the adjusted Rand index of the segments against the hidden
+archetypes, the contingency table (archetype x segment) of the latest month, and for each pair of
+consecutive months the share of the simulator's ``steady`` customers (no planted life event) who
+keep their segment id. Beside the baseline: the segmentation this product shipped before
+(``BASELINE_SEGMENTS`` clusters of standardised raw features, a fresh fit each month).
 """
 
 from __future__ import annotations
@@ -27,11 +33,13 @@ log = logging.getLogger(__name__)
 
 WORKING_LIST = 20
 AIM_LIFT, AIM_AUC = 6.0, 0.85
+AIM_ARI, AIM_KEPT = 0.8, 0.95
+BASELINE_SEGMENTS = 6
 
 
 def read_truth(path: Path) -> pd.DataFrame:
     truth = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = {"customer_id", "life_event", "event_date", "churn_date"} - set(truth.columns)
+    missing = {"customer_id", "archetype", "life_event", "event_date", "churn_date"} - set(truth.columns)
     if missing:
         raise ValueError(f"{path}: not a simulator ground-truth file (no column {', '.join(sorted(missing))}); "
                          "pass the ground_truth/customer_truth.csv the simulator wrote beside the landing folder")
@@ -125,14 +133,94 @@ def churn_section(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _baseline_labels(conn, month: dt.date) -> pd.Series:
+    """The earlier product's segmentation of the month: standardised raw features, k-means, k = 6."""
+    from sklearn.cluster import KMeans
+    from sklearn.preprocessing import StandardScaler
+
+    from ml.segmentation import FEATURES, read_features
+
+    features = read_features(conn, month)
+    scaled = StandardScaler().fit_transform(features[list(FEATURES)].to_numpy())
+    labels = KMeans(n_clusters=BASELINE_SEGMENTS, n_init=10, random_state=42).fit_predict(scaled)
+    return pd.Series(labels, index=features["customer_id"])
+
+
+def segmentation_quality(conn, truth_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per month: ARI against the archetypes (segments and baseline); per month pair: steady customers
+    keeping their segment id (segments and baseline); the latest month's archetype x segment table."""
+    from sklearn.metrics import adjusted_rand_score
+
+    truth = read_truth(truth_path)
+    segments = pd.read_sql_query("""select month_start_date, customer_id, segment_id, segment_name
+                                    from marts.customer_segments_monthly order by 1, 2""", conn)
+    if segments.empty:
+        raise RuntimeError("marts.customer_segments_monthly is empty: run the bank_customer_segments DAG first")
+    months, per_month, labels = sorted(segments["month_start_date"].unique()), [], {}
+    for month in months:
+        group = segments[segments["month_start_date"] == month].set_index("customer_id")
+        baseline = _baseline_labels(conn, month).reindex(group.index)
+        archetypes = truth["archetype"].reindex(group.index)
+        labels[month] = (group["segment_id"], baseline)
+        per_month.append({"month": f"{month:%Y-%m}", "customers": len(group), "segments": group["segment_id"].nunique(),
+                          "ari": adjusted_rand_score(archetypes, group["segment_id"]),
+                          "baseline_ari": adjusted_rand_score(archetypes, baseline)})
+    steady = set(truth.index[truth["life_event"] == "steady"])
+    pairs = []
+    for before, after in zip(months, months[1:], strict=False):
+        (seg_before, base_before), (seg_after, base_after) = labels[before], labels[after]
+        both = sorted(steady & set(seg_before.index) & set(seg_after.index))
+        pairs.append({"pair": f"{before:%Y-%m} → {after:%Y-%m}", "steady_customers": len(both),
+                      "kept": float((seg_before[both] == seg_after[both]).mean()) if both else float("nan"),
+                      "baseline_kept": float((base_before[both] == base_after[both]).mean()) if both
+                      else float("nan")})
+    latest = segments[segments["month_start_date"] == months[-1]]
+    table = pd.crosstab(truth["archetype"].reindex(latest["customer_id"]).to_numpy(),
+                        (latest["segment_id"].astype(str) + " " + latest["segment_name"]).to_numpy(),
+                        rownames=["archetype"], colnames=["segment"])
+    return pd.DataFrame(per_month), pd.DataFrame(pairs), table
+
+
+def segmentation_section(per_month: pd.DataFrame, pairs: pd.DataFrame, table: pd.DataFrame) -> str:
+    lines = [
+        "## Segments (ml/segmentation.py)",
+        "",
+        "Adjusted Rand index of each month's segments against the simulator's hidden archetypes (1 = the same "
+        "partition, 0 = chance). Baseline: the segmentation shipped before, "
+        f"k-means with k = {BASELINE_SEGMENTS} on standardised raw features, measured the same way. "
+        f"Aim: ARI ≥ {AIM_ARI:g}.",
+        "",
+        "| month | customers | segments | ARI | baseline ARI | aim met |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for row in per_month.itertuples():
+        lines.append(f"| {row.month} | {row.customers:,} | {row.segments} | {row.ari:.3f} | {row.baseline_ari:.3f} | "
+                     f"{'yes' if row.ari >= AIM_ARI else 'no'} |")
+    lines += ["", "Steady customers (no planted life event, in both months) who keep their segment id from one "
+              f"month to the next. Aim: ≥ {AIM_KEPT:.0%}. The baseline fits afresh each month, so its ids are "
+              "arbitrary labels.", "",
+              "| months | steady customers | kept their segment id | baseline | aim met |",
+              "| --- | ---: | ---: | ---: | --- |"]
+    for row in pairs.itertuples():
+        lines.append(f"| {row.pair} | {row.steady_customers:,} | {_fmt(row.kept * 100, 1)}% | "
+                     f"{_fmt(row.baseline_kept * 100, 1)}% | {'yes' if row.kept >= AIM_KEPT else 'no'} |")
+    lines += ["", f"Archetype × segment, {per_month['month'].iloc[-1]} (customers):", "",
+              "| archetype | " + " | ".join(table.columns) + " |",
+              "| --- |" + " ---: |" * len(table.columns)]
+    for archetype, row in table.iterrows():
+        lines.append(f"| {archetype} | " + " | ".join(str(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def write_model_quality(conn, truth_path: Path, output: Path, *, source: str = "") -> Path:
     """Measure the models against ``truth_path`` and write the report to ``output``."""
     table = churn_quality(conn, truth_path)
+    segments = segmentation_section(*segmentation_quality(conn, truth_path))
     header = ["# Model quality", "",
               f"Written by `python -m warehouse model-quality` on {dt.date.today():%Y-%m-%d}"
               + (f" from {source}" if source else "") + ". The simulator's ground truth measures the outcome "
               "here only; no model reads it.", ""]
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text("\n".join(header) + "\n" + churn_section(table), encoding="utf-8")
+    output.write_text("\n".join(header) + "\n" + churn_section(table) + "\n" + segments, encoding="utf-8")
     log.info("model quality of %d month ends written to %s", len(table), output)
     return output

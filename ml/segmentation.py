@@ -1,10 +1,36 @@
-"""K-Means customer segmentation: features from the value mart, labels written back to ``ml``.
+"""K-Means customer segmentation, one run per complete month, with segment ids kept month to month.
 
-One scikit-learn ``Pipeline`` (signed-log transform -> standard scaling -> K-Means with an integer
-``random_state``). Each run writes, in one transaction, a run record (parameters, scores, library
-versions, the month the features describe), one row per customer (segment, distance to its
-centroid, outlier flag) and one row per segment (a name read off its centroid). dbt reads them
-as the ``ml`` source.
+The steps, each a function (``segment_month`` runs them in order, ``segment_new_months`` for every
+complete month not segmented yet):
+
+1. ``read_features``: the seven behavioural features of every customer valued in the month and not
+   closed in it (``marts.customer_value_monthly``).
+2. ``choose_model``: the preprocessing and the number of segments, chosen by the data alone over
+   ``PREPROCESSINGS`` x ``SEGMENT_COUNTS``: split-half stability (the adjusted Rand index between
+   K-Means fitted on two disjoint halves of a sample, both predicting the whole sample, averaged over
+   ``STABILITY_RESAMPLES`` splits), the silhouette and the smallest segment's share. The rule: among
+   candidates whose smallest segment holds at least ``MIN_SEGMENT_SHARE`` of the customers, per
+   preprocessing the largest k whose stability is at least ``STABILITY_MIN`` (the finest partition
+   that reproduces); across preprocessings, the more stable (silhouette breaks ties). Last month's
+   shape and scaling are kept while they still reproduce (stability >= ``KEEP_MIN``), so a
+   segmentation changes shape only when the data says so. Every candidate's scores go into the run
+   record. No ground truth is read here.
+3. ``fit``: K-Means (``MiniBatchKMeans`` above ``MINIBATCH_ABOVE`` customers), also started from last
+   month's centroids when the shape is unchanged; the warm start is kept unless a fresh fit's inertia is
+   more than ``WARM_START_TOLERANCE`` lower. Distances come from ``pipeline.transform``.
+4. ``match_segments``: the Hungarian assignment (scipy ``linear_sum_assignment``) of this month's
+   centroids to last month's, in this month's scaled space. A pair further apart than
+   ``MATCH_MAX_DISTANCE`` x the median distance between this month's centroids is no match: the
+   segment gets a new id; last month's segments left unmatched are retired. Both are logged and kept.
+   When last month's shape was kept, ``smooth_centroids`` then moves each matched centroid only part of
+   the way to this month's (the largest weight under which ``ID_KEPT_MIN`` of the customers whose own
+   features barely changed keep their id), so a segment's boundary does not drift under customers who
+   did not change.
+5. ``describe_segments``: names and one-line profiles in English and Chinese, read off the members'
+   medians against all customers' (``NAMES``); outliers beyond each segment's far fence
+   (Q3 + ``OUTLIER_FENCE`` x IQR of its members' distances).
+6. ``write_run``: the run record, one row per customer and one per segment, replacing any earlier
+   run of the month, in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -14,15 +40,16 @@ import io
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import sklearn
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
+from scipy.optimize import linear_sum_assignment
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, RobustScaler, StandardScaler
 
 from warehouse.schema import ensure_schema
 
@@ -37,62 +64,151 @@ FEATURES = (
     "accounts_held",
     "current_value_cny",
 )
-# How a segment is named from the feature its centroid stands highest on (in scaled units).
-FEATURE_SEGMENT_NAMES = {
-    "daily_average_deposit_balance_cny": "high-balance savers",
-    "daily_average_wealth_balance_cny": "wealth investors",
-    "daily_average_loan_balance_cny": "borrowers",
-    "transaction_count": "busy transactors",
-    "digital_transaction_share": "digital-first",
-    "accounts_held": "multi-product",
-    "current_value_cny": "high value",
+# Amounts and counts are heavy-tailed and mostly zero: they are clustered on a signed log scale.
+LOG_FEATURES = (0, 1, 2, 3, 6)
+PREPROCESSINGS = ("signed_log_robust", "signed_log_standard")
+SEGMENT_COUNTS = range(4, 11)
+STABILITY_MIN = 0.9
+KEEP_MIN = 0.8
+STABILITY_RESAMPLES = 6
+SELECTION_SAMPLE = 20_000
+MIN_SEGMENT_SHARE = 0.01  # a segment of a handful of unusual customers is outliers, not a customer type
+MINIBATCH_ABOVE = 200_000
+WARM_START_TOLERANCE = 0.01
+MATCH_MAX_DISTANCE = 0.5
+# When last month's shape is kept, each matched centroid moves only part of the way to this month's
+# k-means centroid: the largest weight in SMOOTHING_WEIGHTS under which at least ID_KEPT_MIN of the
+# unchanged customers (features moved less than UNCHANGED_MOVE x the median centroid spacing) keep
+# their segment id. Chosen on the warehouse's own data, never on any ground truth.
+SMOOTHING_WEIGHTS = (1.0, 0.7, 0.5, 0.3, 0.2, 0.1, 0.0)
+ID_KEPT_MIN = 0.95
+UNCHANGED_MOVE = 0.1
+OUTLIER_FENCE = 3.0
+
+# A segment is named after the features on which its members' median stands out from all customers':
+# the median's percentile among all customers, high (>= HIGH) or low (<= LOW). English, Chinese.
+HIGH, LOW = 0.75, 0.25
+NAMES = {
+    ("daily_average_deposit_balance_cny", "high"): ("high-balance savers", "高存款客户"),
+    ("daily_average_wealth_balance_cny", "high"): ("wealth investors", "理财客户"),
+    ("daily_average_loan_balance_cny", "high"): ("borrowers", "贷款客户"),
+    ("transaction_count", "high"): ("busy transactors", "高频交易客户"),
+    ("digital_transaction_share", "high"): ("digital-first", "数字渠道优先"),
+    ("accounts_held", "high"): ("multi-product", "多产品客户"),
+    ("current_value_cny", "high"): ("high value", "高价值客户"),
+    ("daily_average_deposit_balance_cny", "low"): ("small balances", "小额存款"),
+    ("transaction_count", "low"): ("low activity", "低活跃"),
+    ("digital_transaction_share", "low"): ("branch and ATM", "网点及自助渠道"),
+    ("current_value_cny", "low"): ("low value", "低价值"),
 }
-LOW_ACTIVITY_NAME = "low activity"
-OUTLIER_PERCENTILE = 99.0
+EVERYDAY_NAME = ("everyday banking", "日常银行客户")  # nothing stands out
+# Told apart, when two segments stand out on the same features, by the one where they differ most.
+RELATIVE = {
+    "daily_average_deposit_balance_cny": (("more deposits", "存款较多"), ("fewer deposits", "存款较少")),
+    "daily_average_wealth_balance_cny": (("more wealth", "理财较多"), ("less wealth", "理财较少")),
+    "daily_average_loan_balance_cny": (("more borrowing", "贷款较多"), ("less borrowing", "贷款较少")),
+    "transaction_count": (("more active", "交易较多"), ("less active", "交易较少")),
+    "digital_transaction_share": (("more digital", "数字渠道较多"), ("less digital", "数字渠道较少")),
+    "accounts_held": (("more products", "产品较多"), ("fewer products", "产品较少")),
+    "current_value_cny": (("more value", "价值较高"), ("less value", "价值较低")),
+}
+
 
 @dataclass(frozen=True)
+class Candidate:
+    preprocessing: str
+    clusters: int
+    stability: float
+    silhouette: float
+    smallest_share: float = 1.0
+
+
+@dataclass
+class Segment:
+    segment_id: int
+    label: int
+    customers: int
+    name: str
+    name_zh: str
+    profile: str
+    profile_zh: str
+    outlier_threshold: float
+    centroid_log: dict[str, float]
+    medians: dict[str, float]
+
+
+@dataclass
 class SegmentationResult:
     run_id: str
     month_start_date: dt.date
     customers: int
     clusters: int
+    preprocessing: str
     inertia: float
     silhouette: float | None
-    segment_names: dict[int, str]
+    segments: list[Segment] = field(default_factory=list)
+    new_segment_ids: list[int] = field(default_factory=list)
+    retired_segment_ids: list[int] = field(default_factory=list)
+
+    @property
+    def segment_names(self) -> dict[int, str]:
+        return {s.segment_id: s.name for s in self.segments}
 
 
 def _signed_log(values: np.ndarray) -> np.ndarray:
-    return np.sign(values) * np.log1p(np.abs(values))
+    values = np.array(values, dtype=float, copy=True)
+    values[:, LOG_FEATURES] = np.sign(values[:, LOG_FEATURES]) * np.log1p(np.abs(values[:, LOG_FEATURES]))
+    return values
 
 
-def build_pipeline(clusters: int, random_state: int) -> Pipeline:
-    return Pipeline([
-        ("log", FunctionTransformer(_signed_log)),
-        ("scale", StandardScaler()),
-        ("kmeans", KMeans(n_clusters=clusters, random_state=random_state, n_init=10)),
-    ])
+def preprocessor(name: str) -> Pipeline:
+    """The signed log, then robust (median and IQR; a feature with no spread keeps its log units, so
+    holding a product or not separates customers) or standard scaling."""
+    scaler = {"signed_log_robust": RobustScaler, "signed_log_standard": StandardScaler}[name]()
+    return Pipeline([("log", FunctionTransformer(_signed_log)), ("scale", scaler)])
 
 
-def latest_month(conn) -> dt.date:
-    """The latest complete month in the value mart, or the latest month if none is complete."""
+def fixed_preprocessor(center: list[float], scale: list[float]) -> Pipeline:
+    """Last month's signed log and scaling, as they were fitted: the space the kept shape lives in."""
+    scaler = StandardScaler()
+    scaler.mean_, scaler.scale_ = np.asarray(center, dtype=float), np.asarray(scale, dtype=float)
+    scaler.var_, scaler.n_features_in_, scaler.n_samples_seen_ = scaler.scale_ ** 2, len(FEATURES), 1
+    return Pipeline([("log", FunctionTransformer(_signed_log).fit(np.zeros((1, len(FEATURES))))), ("scale", scaler)])
+
+
+def scaling_parameters(pipeline: Pipeline) -> dict[str, list[float]]:
+    scaler = pipeline.named_steps["scale"]
+    center = scaler.center_ if isinstance(scaler, RobustScaler) else scaler.mean_
+    return {"center": [float(v) for v in center], "scale": [float(v) for v in scaler.scale_]}
+
+
+def _kmeans(clusters: int, rows: int, random_state: int, init="k-means++", n_init=10):
+    if rows > MINIBATCH_ABOVE:
+        return MiniBatchKMeans(n_clusters=clusters, random_state=random_state, init=init, batch_size=10_000,
+                               n_init=3 if isinstance(init, str) else 1)
+    return KMeans(n_clusters=clusters, random_state=random_state, init=init, n_init=n_init if isinstance(init, str)
+                  else 1)
+
+
+# -- 1. features -------------------------------------------------------------------------------------
+
+def complete_months(conn) -> list[dt.date]:
     with conn.cursor() as cur:
-        cur.execute("""select coalesce(max(month_start_date) filter (where is_complete_month), max(month_start_date))
-                       from marts.customer_value_monthly""")
-        month = cur.fetchone()[0]
-    if month is None:
-        raise RuntimeError("marts.customer_value_monthly is empty: run the extract-load DAG and dbt build first")
-    return month
+        cur.execute("""select distinct month_start_date from marts.customer_value_monthly
+                       where is_complete_month order by 1""")
+        return [row[0] for row in cur.fetchall()]
 
 
 def read_features(conn, month: dt.date) -> pd.DataFrame:
-    """Features of every customer active in ``month``, read with a server-side cursor."""
+    """Features of every customer valued in ``month`` and not closed in it, by server-side cursor."""
     query = """select customer_id, daily_average_deposit_balance_cny, daily_average_wealth_balance_cny,
                       daily_average_loan_balance_cny, transaction_count,
                       case when transaction_count > 0
                            then digital_transaction_count::float / transaction_count else 0 end
                            as digital_transaction_share,
                       accounts_held, current_value_cny
-               from marts.customer_value_monthly where month_start_date = %s order by customer_id"""
+               from marts.customer_value_monthly
+               where month_start_date = %s and not is_closed_in_month order by customer_id"""
     frames = []
     with conn.cursor(name="segmentation_features") as cur:
         cur.itersize = 50_000
@@ -100,67 +216,421 @@ def read_features(conn, month: dt.date) -> pd.DataFrame:
         while rows := cur.fetchmany(50_000):
             frames.append(pd.DataFrame(rows, columns=["customer_id", *FEATURES]))
     if not frames:
-        raise RuntimeError(f"no customers in marts.customer_value_monthly for {month}")
+        raise RuntimeError(f"no customers valued in {month:%Y-%m} in marts.customer_value_monthly: "
+                           "run the customer-value DAG (dbt build) for that month first")
     features = pd.concat(frames, ignore_index=True)
     features[list(FEATURES)] = features[list(FEATURES)].astype(float)
     return features
 
 
-def name_segments(centroids_scaled: np.ndarray) -> dict[int, str]:
-    """Name each segment after the feature its centroid stands highest on; unique names."""
-    names: dict[int, str] = {}
-    used: dict[str, int] = {}
-    for segment, centroid in enumerate(centroids_scaled):
-        top = int(np.argmax(centroid))
-        name = LOW_ACTIVITY_NAME if centroid[top] < 0.25 else FEATURE_SEGMENT_NAMES[FEATURES[top]]
-        used[name] = used.get(name, 0) + 1
-        names[segment] = name if used[name] == 1 else f"{name} ({used[name]})"
-    return names
+# -- 2. the model's shape, chosen by the data ----------------------------------------------------------
+
+def _stability(scaled: np.ndarray, clusters: int, rng: np.random.Generator) -> float:
+    scores = []
+    for resample in range(STABILITY_RESAMPLES):
+        order = rng.permutation(len(scaled))
+        half = len(scaled) // 2
+        left = _kmeans(clusters, half, resample, n_init=3).fit(scaled[order[:half]])
+        right = _kmeans(clusters, half, 1000 + resample, n_init=3).fit(scaled[order[half:]])
+        scores.append(adjusted_rand_score(left.predict(scaled), right.predict(scaled)))
+    return float(np.mean(scores))
 
 
-def segment_customers(conn, *, month: dt.date | None = None, clusters: int = 6,
-                      random_state: int = 42) -> SegmentationResult:
-    """Fit the pipeline on one month's features and write the run to ``ml`` (caller commits)."""
-    month = month or latest_month(conn)
-    features = read_features(conn, month)
-    clusters = min(clusters, len(features))
-    log.info("segmenting %d customers of %s into %d clusters", len(features), month, clusters)
-    pipeline = build_pipeline(clusters, random_state)
-    matrix = features[list(FEATURES)].to_numpy()
-    labels = pipeline.fit_predict(matrix)
-    kmeans: KMeans = pipeline.named_steps["kmeans"]
-    scaled = pipeline[:-1].transform(matrix)
-    distances = np.linalg.norm(scaled - kmeans.cluster_centers_[labels], axis=1)
-    threshold = float(np.percentile(distances, OUTLIER_PERCENTILE))
-    silhouette = None
-    if 1 < clusters < len(features):
-        silhouette = float(silhouette_score(scaled, labels, sample_size=min(len(features), 5000),
-                                            random_state=random_state))
-    names = name_segments(kmeans.cluster_centers_)
-    run_id = f"{month:%Y-%m}-{uuid.uuid4().hex[:12]}"
-    versions = {"scikit-learn": sklearn.__version__, "numpy": np.__version__, "pandas": pd.__version__}
+def score_candidates(matrix: np.ndarray, random_state: int = 42) -> list[Candidate]:
+    """Stability and silhouette of every (preprocessing, k) on a sample of at most SELECTION_SAMPLE rows."""
+    rng = np.random.default_rng(random_state)
+    if len(matrix) > SELECTION_SAMPLE:
+        matrix = matrix[rng.choice(len(matrix), SELECTION_SAMPLE, replace=False)]
+    candidates = []
+    for name in PREPROCESSINGS:
+        scaled = preprocessor(name).fit_transform(matrix)
+        for clusters in SEGMENT_COUNTS:
+            if clusters >= len(matrix) // 2:
+                break
+            labels = _kmeans(clusters, len(scaled), random_state).fit_predict(scaled)
+            silhouette = float(silhouette_score(scaled, labels, sample_size=min(len(scaled), 5000),
+                                                random_state=random_state)) if len(set(labels)) > 1 else -1.0
+            smallest = float(np.bincount(labels, minlength=clusters).min() / len(labels))
+            candidates.append(Candidate(name, clusters, _stability(scaled, clusters, rng), silhouette, smallest))
+            log.info("candidate %s k=%d: stability %.3f, silhouette %.3f, smallest segment %.1f%%", name, clusters,
+                     candidates[-1].stability, silhouette, 100 * smallest)
+    return candidates
 
-    ensure_schema(conn)
+
+def choose_model(candidates: list[Candidate]) -> Candidate:
+    """Among candidates whose smallest segment holds at least MIN_SEGMENT_SHARE of the customers: per
+    preprocessing the largest k whose stability reaches STABILITY_MIN; across preprocessings the
+    more stable pick (split-half agreement is scale-free, silhouettes of differently scaled spaces are
+    not comparable; silhouette breaks ties). The most stable candidate when none reaches the minimum."""
+    if not candidates:
+        raise ValueError("no candidate segmentation: too few customers to segment")
+    candidates = [c for c in candidates if c.smallest_share >= MIN_SEGMENT_SHARE] or candidates
+    stable = [c for c in candidates if c.stability >= STABILITY_MIN]
+    if not stable:
+        return max(candidates, key=lambda c: (c.stability, c.clusters))
+    picks = [max((c for c in stable if c.preprocessing == name), key=lambda c: c.clusters)
+             for name in PREPROCESSINGS if any(c.preprocessing == name for c in stable)]
+    return max(picks, key=lambda c: (round(c.stability, 2), c.silhouette))
+
+
+# -- 3. the fit ---------------------------------------------------------------------------------------
+
+@dataclass
+class Fit:
+    pipeline: Pipeline
+    labels: np.ndarray
+    distances: np.ndarray
+    inertia: float
+    warm_started: bool
+
+
+def fit(matrix: np.ndarray, scaling: Pipeline, clusters: int, previous_centroids_log: np.ndarray | None = None,
+        random_state: int = 42) -> Fit:
+    """K-Means in the (fitted) ``scaling``'s space; also from last month's centroids when they have the
+    same count, kept unless a fresh fit is more than WARM_START_TOLERANCE better."""
+    scaled = scaling.transform(matrix)
+    fresh = _kmeans(clusters, len(scaled), random_state).fit(scaled)
+    model, warm = fresh, False
+    if previous_centroids_log is not None and len(previous_centroids_log) == clusters:
+        start = scaling.named_steps["scale"].transform(previous_centroids_log)
+        warmed = _kmeans(clusters, len(scaled), random_state, init=start).fit(scaled)
+        if warmed.inertia_ <= fresh.inertia_ * (1 + WARM_START_TOLERANCE):
+            model, warm = warmed, True
+    result = _refit_distances(Pipeline([*scaling.steps, ("kmeans", model)]), matrix)
+    result.warm_started = warm
+    return result
+
+
+def centroids_log(pipeline: Pipeline) -> np.ndarray:
+    """Centroids in signed-log feature units: comparable from month to month, whatever the scaling."""
+    return pipeline.named_steps["scale"].inverse_transform(pipeline.named_steps["kmeans"].cluster_centers_)
+
+
+# -- 4. ids kept month to month ------------------------------------------------------------------------
+
+def match_segments(pipeline: Pipeline, previous: dict[int, np.ndarray], next_id: int
+                   ) -> tuple[dict[int, int], list[int], list[int]]:
+    """Label -> segment id by Hungarian assignment to last month's centroids (signed-log units);
+    returns the mapping, the new ids and the retired ones."""
+    current = pipeline.named_steps["kmeans"].cluster_centers_
+    labels = list(range(len(current)))
+    mapping: dict[int, int] = {}
+    if previous:
+        previous_ids = sorted(previous)
+        before = pipeline.named_steps["scale"].transform(np.array([previous[i] for i in previous_ids]))
+        cost = np.linalg.norm(current[:, None, :] - before[None, :, :], axis=2)
+        spacing = np.linalg.norm(current[:, None, :] - current[None, :, :], axis=2)
+        limit = MATCH_MAX_DISTANCE * float(np.median(spacing[np.triu_indices(len(current), 1)])) \
+            if len(current) > 1 else np.inf
+        for row, col in zip(*linear_sum_assignment(cost), strict=True):
+            if cost[row, col] <= limit:
+                mapping[row] = previous_ids[col]
+    new_ids = []
+    for label in labels:
+        if label not in mapping:
+            mapping[label] = next_id
+            new_ids.append(next_id)
+            next_id += 1
+    retired = sorted(set(previous) - set(mapping.values()))
+    return mapping, new_ids, retired
+
+
+def _refit_distances(pipeline: Pipeline, matrix: np.ndarray) -> Fit:
+    all_distances = pipeline.transform(matrix)
+    labels = all_distances.argmin(axis=1)
+    distances = all_distances[np.arange(len(labels)), labels]
+    return Fit(pipeline, labels, distances, float(np.sum(distances ** 2)), False)
+
+
+def smooth_centroids(fitted: Fit, mapping: dict[int, int], previous: dict[int, np.ndarray], matrix: np.ndarray,
+                     customer_ids: pd.Series, before: pd.DataFrame) -> tuple[Fit, float, dict[str, float]]:
+    """Move each matched centroid a weight w of the way from last month's to this month's: the largest
+    w in SMOOTHING_WEIGHTS under which ID_KEPT_MIN of the customers whose features barely changed keep
+    their segment id (``before``: last month's customer_id, segment_id and features). Returns the fit
+    with the smoothed centroids, w, and each w's share of unchanged customers kept."""
+    scale, kmeans = fitted.pipeline.named_steps["scale"], fitted.pipeline.named_steps["kmeans"]
+    fresh = kmeans.cluster_centers_.copy()
+    last = {label: scale.transform(previous[sid][None, :])[0] for label, sid in mapping.items() if sid in previous}
+    common = pd.DataFrame({"customer_id": customer_ids, "row": np.arange(len(customer_ids))}).merge(
+        before, on="customer_id")
+    if not last or common.empty:
+        return fitted, 1.0, {}
+    transform = Pipeline(fitted.pipeline.steps[:-1])
+    now = transform.transform(matrix[common["row"].to_numpy()])
+    moved = np.linalg.norm(now - transform.transform(common[list(FEATURES)].to_numpy()), axis=1)
+    spacing = np.linalg.norm(fresh[:, None, :] - fresh[None, :, :], axis=2)
+    unchanged = moved < UNCHANGED_MOVE * float(np.median(spacing[np.triu_indices(len(fresh), 1)]))
+    if not unchanged.any():
+        return fitted, 1.0, {}
+    ids = np.array([mapping[label] for label in range(len(fresh))])
+    kept_ids = common["segment_id"].to_numpy()[unchanged]
+
+    def centres(weight: float) -> np.ndarray:
+        blended = fresh.copy()
+        for label, before_centre in last.items():
+            blended[label] = weight * fresh[label] + (1 - weight) * before_centre
+        return blended
+
+    scores = {}
+    for weight in SMOOTHING_WEIGHTS:
+        nearest = np.linalg.norm(now[unchanged][:, None, :] - centres(weight)[None, :, :], axis=2).argmin(axis=1)
+        scores[f"{weight:g}"] = float(np.mean(ids[nearest] == kept_ids))
+    weight = next((w for w in SMOOTHING_WEIGHTS if scores[f"{w:g}"] >= ID_KEPT_MIN), SMOOTHING_WEIGHTS[-1])
+    kmeans.cluster_centers_ = centres(weight)
+    smoothed = _refit_distances(fitted.pipeline, matrix)
+    smoothed.warm_started = fitted.warm_started
+    log.info("centroid smoothing: weight %g on this month's centroids (%d unchanged customers; kept share by "
+             "weight: %s)", weight, int(unchanged.sum()), ", ".join(f"{w} {v:.3f}" for w, v in scores.items()))
+    return smoothed, weight, {"unchanged_customers": int(unchanged.sum()), **scores}
+
+
+def previous_members(conn, previous: PreviousRun) -> pd.DataFrame:
+    """Last month's customers: their segment in its run and their features that month."""
     with conn.cursor() as cur:
+        cur.execute("select customer_id, segment_id from ml.customer_segments where run_id = %s", (previous.run_id,))
+        segments = pd.DataFrame(cur.fetchall(), columns=["customer_id", "segment_id"])
+    return segments.merge(read_features(conn, previous.month_start_date), on="customer_id")
+
+
+# -- 5. names, profiles, outliers ----------------------------------------------------------------------
+
+def _percentile_of(values: np.ndarray, x: float) -> float:
+    """Share of ``values`` below ``x``, ties counted half: where ``x`` stands among all customers."""
+    return float((np.sum(values < x) + 0.5 * np.sum(values == x)) / len(values))
+
+
+def standing(features: pd.DataFrame, members: np.ndarray) -> dict[str, float]:
+    """Each feature's member median as a percentile of all customers' values."""
+    return {f: _percentile_of(features[f].to_numpy(), float(np.median(features[f].to_numpy()[members])))
+            for f in FEATURES}
+
+
+def name_segments(standings: list[dict[str, float]]) -> list[tuple[str, str]]:
+    """A unique (English, Chinese) name per segment from its standout features, most striking first.
+    Segments that share a name take their next standout features; those still alike are told apart by
+    the feature on which they differ most (``RELATIVE``: "more ..." for the higher, "less ..." else)."""
+    ranked = []
+    for stand in standings:
+        marks = []
+        for feature, pct in stand.items():
+            if (feature, "high") in NAMES and pct >= HIGH:
+                marks.append((pct - 0.5, NAMES[(feature, "high")]))
+            elif (feature, "low") in NAMES and pct <= LOW:
+                marks.append((0.5 - pct, NAMES[(feature, "low")]))
+        ranked.append([name for _, name in sorted(marks, key=lambda m: -m[0])] or [EVERYDAY_NAME])
+    parts = [1] * len(ranked)
+    while True:  # grow clashing names by their next standout feature while they have one
+        keys = [tuple(ranked[i][:parts[i]]) for i in range(len(ranked))]
+        clashing = [i for i, key in enumerate(keys) if keys.count(key) > 1 and parts[i] < len(ranked[i])]
+        if not clashing:
+            break
+        for i in clashing:
+            parts[i] += 1
+    names = [list(key) for key in keys]
+    for key in set(keys):
+        _tell_apart([i for i, k in enumerate(keys) if k == key], standings, names, list(FEATURES))
+    return [(" · ".join(n[0] for n in name), "·".join(n[1] for n in name)) for name in names]
+
+
+def _tell_apart(group: list[int], standings: list[dict[str, float]], names: list[list], features: list[str]) -> None:
+    """Suffix "more ..." to the highest and "less ..." to the lowest of ``group`` on the feature where its
+    members differ most; the ones between are told apart on the remaining features (ordinals when none is
+    left)."""
+    if len(group) < 2:
+        return
+    if not features:
+        for rank, i in enumerate(group[1:], start=2):
+            names[i].append((f"({rank})", f"({rank})"))
+        return
+    feature = max(features, key=lambda f: max(standings[i][f] for i in group) - min(standings[i][f] for i in group))
+    group = sorted(group, key=lambda i: -standings[i][feature])
+    more, less = RELATIVE[feature]
+    names[group[0]].append(more)
+    names[group[-1]].append(less)
+    _tell_apart(group[1:-1], standings, names, [f for f in features if f != feature])
+
+
+def _profile(customers: int, medians: dict[str, float]) -> tuple[str, str]:
+    m = medians
+    en = (f"{customers:,} customers; median deposits {m['daily_average_deposit_balance_cny']:,.0f}, wealth "
+          f"{m['daily_average_wealth_balance_cny']:,.0f}, loans {m['daily_average_loan_balance_cny']:,.0f} CNY; "
+          f"{m['transaction_count']:.0f} transactions a month, {m['digital_transaction_share']:.0%} digital; "
+          f"{m['accounts_held']:.0f} products; value {m['current_value_cny']:,.0f} CNY a month")
+    zh = (f"{customers:,}位客户；存款中位数{m['daily_average_deposit_balance_cny']:,.0f}元，理财"
+          f"{m['daily_average_wealth_balance_cny']:,.0f}元，贷款{m['daily_average_loan_balance_cny']:,.0f}元；"
+          f"每月交易{m['transaction_count']:.0f}笔，数字渠道占{m['digital_transaction_share']:.0%}；"
+          f"持有{m['accounts_held']:.0f}个产品；月价值{m['current_value_cny']:,.0f}元")
+    return en, zh
+
+
+def outlier_threshold(distances: np.ndarray) -> float:
+    q1, q3 = np.percentile(distances, [25, 75])
+    return float(q3 + OUTLIER_FENCE * (q3 - q1))
+
+
+def describe_segments(features: pd.DataFrame, result: Fit, mapping: dict[int, int]) -> list[Segment]:
+    labels = sorted(mapping)
+    stands = [standing(features, result.labels == label) for label in labels]
+    names = name_segments(stands)
+    centres = centroids_log(result.pipeline)
+    segments = []
+    for label, (name, name_zh) in zip(labels, names, strict=True):
+        members = result.labels == label
+        medians = {f: float(np.median(features[f].to_numpy()[members])) for f in FEATURES}
+        en, zh = _profile(int(members.sum()), medians)
+        segments.append(Segment(mapping[label], label, int(members.sum()), name, name_zh, en, zh,
+                                outlier_threshold(result.distances[members]),
+                                dict(zip(FEATURES, (round(float(v), 6) for v in centres[label]), strict=True)),
+                                medians))
+    return sorted(segments, key=lambda s: s.segment_id)
+
+
+# -- 6. the run ---------------------------------------------------------------------------------------
+
+@dataclass
+class PreviousRun:
+    run_id: str
+    month_start_date: dt.date
+    preprocessing: str
+    clusters: int
+    scaling: dict[str, list[float]] | None
+    centroids_log: dict[int, np.ndarray]
+
+
+def previous_run(conn, month: dt.date) -> tuple[PreviousRun | None, int]:
+    """The latest run of a month before ``month`` (its shape, scaling and centroids in signed-log
+    units) and the next segment id never used."""
+    with conn.cursor() as cur:
+        cur.execute("select coalesce(max(segment_id) + 1, 1) from ml.segment_profiles")
+        next_id = cur.fetchone()[0]
+        cur.execute("""select run_id, preprocessing, clusters, selection -> 'scaling', month_start_date
+                       from ml.segmentation_runs
+                       where month_start_date < %s order by month_start_date desc, created_at desc limit 1""",
+                    (month,))
+        row = cur.fetchone()
+        if row is None or row[1] is None:
+            return None, next_id
+        cur.execute("select segment_id, centroid from ml.segment_profiles where run_id = %s", (row[0],))
+        centroids = {sid: np.array([centroid[f] for f in FEATURES]) for sid, centroid in cur.fetchall()}
+    return PreviousRun(row[0], row[4], row[1], row[2], row[3], centroids), next_id
+
+
+def _keep_previous_shape(matrix: np.ndarray, previous: PreviousRun | None, random_state: int
+                         ) -> tuple[Candidate, Pipeline] | None:
+    """Last month's shape and scaling, if it still reproduces on this month (stability >= KEEP_MIN)."""
+    if previous is None or previous.scaling is None:
+        return None
+    scaling = fixed_preprocessor(previous.scaling["center"], previous.scaling["scale"])
+    rng = np.random.default_rng(random_state)
+    sample = matrix[rng.choice(len(matrix), SELECTION_SAMPLE, replace=False)] if len(matrix) > SELECTION_SAMPLE \
+        else matrix
+    scaled = scaling.transform(sample)
+    stability = _stability(scaled, previous.clusters, rng)
+    if stability < KEEP_MIN:
+        log.warning("last month's %s k=%d no longer reproduces (stability %.3f < %.2f): choosing again",
+                    previous.preprocessing, previous.clusters, stability, KEEP_MIN)
+        return None
+    labels = _kmeans(previous.clusters, len(scaled), random_state).fit_predict(scaled)
+    silhouette = float(silhouette_score(scaled, labels, sample_size=min(len(scaled), 5000),
+                                        random_state=random_state))
+    return Candidate(previous.preprocessing, previous.clusters, stability, silhouette), scaling
+
+
+def write_run(conn, result: SegmentationResult, features: pd.DataFrame, fitted: Fit, mapping: dict[int, int],
+              candidates: list[Candidate], random_state: int, kept_shape: bool, smoothing: dict) -> None:
+    """Replace the month's run: run record, one row per customer, one per segment (caller commits)."""
+    thresholds = {s.label: s.outlier_threshold for s in result.segments}
+    versions = {"scikit-learn": sklearn.__version__, "numpy": np.__version__, "pandas": pd.__version__}
+    selection = {"rule": f"last month's shape and scaling while its stability >= {KEEP_MIN}; else per "
+                         f"preprocessing the largest k with stability >= {STABILITY_MIN}, the more stable pick",
+                 "kept_last_months_shape": kept_shape, "scaling": scaling_parameters(fitted.pipeline),
+                 "candidates": [c.__dict__ for c in candidates], "warm_started": fitted.warm_started,
+                 "centroid_smoothing": smoothing,
+                 "new_segment_ids": result.new_segment_ids, "retired_segment_ids": result.retired_segment_ids}
+    with conn.cursor() as cur:
+        cur.execute("select run_id from ml.segmentation_runs where month_start_date = %s", (result.month_start_date,))
+        replaced = [row[0] for row in cur.fetchall()]
+        for table in ("customer_segments", "segment_profiles", "segmentation_runs"):
+            cur.execute(f"delete from ml.{table} where run_id = any(%s)", (replaced,))
+        if replaced:
+            log.info("%s: replacing run(s) %s", f"{result.month_start_date:%Y-%m}", ", ".join(replaced))
         cur.execute(
             """insert into ml.segmentation_runs (run_id, created_at, month_start_date, customers, clusters,
-                   random_state, inertia, silhouette, features, library_versions)
-               values (%s, now(), %s, %s, %s, %s, %s, %s, %s, %s)""",
-            (run_id, month, len(features), clusters, random_state, float(kmeans.inertia_), silhouette,
-             json.dumps(list(FEATURES)), json.dumps(versions)))
+                   random_state, inertia, silhouette, features, library_versions, preprocessing, selection)
+               values (%s, now(), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+            (result.run_id, result.month_start_date, result.customers, result.clusters, random_state,
+             result.inertia, result.silhouette, json.dumps(list(FEATURES)), json.dumps(versions),
+             result.preprocessing, json.dumps(selection)))
         buffer = io.StringIO()
-        for customer_id, label, distance in zip(features["customer_id"], labels, distances, strict=True):
-            buffer.write(f"{run_id}\t{customer_id}\t{int(label)}\t{distance:.6f}\t{distance > threshold}\n")
+        for customer_id, label, distance in zip(features["customer_id"], fitted.labels, fitted.distances,
+                                                strict=True):
+            buffer.write(f"{result.run_id}\t{customer_id}\t{mapping[int(label)]}\t{distance:.6f}\t"
+                         f"{distance > thresholds[int(label)]}\n")
         buffer.seek(0)
         cur.copy_expert("copy ml.customer_segments (run_id, customer_id, segment_id, distance_to_centroid, "
                         "is_outlier) from stdin", buffer)
-        counts = np.bincount(labels, minlength=clusters)
-        for segment, name in names.items():
-            centroid = dict(zip(FEATURES, (round(float(v), 4) for v in kmeans.cluster_centers_[segment]),
-                                strict=True))
-            cur.execute("insert into ml.segment_profiles values (%s, %s, %s, %s, %s)",
-                        (run_id, segment, name, int(counts[segment]), json.dumps(centroid)))
-    log.info("run %s: inertia %.1f, silhouette %s, segments %s", run_id, kmeans.inertia_,
-             f"{silhouette:.3f}" if silhouette is not None else "n/a",
-             ", ".join(f"{names[s]} ({counts[s]})" for s in range(clusters)))
-    return SegmentationResult(run_id, month, len(features), clusters, float(kmeans.inertia_), silhouette, names)
+        for s in result.segments:
+            cur.execute("""insert into ml.segment_profiles (run_id, segment_id, segment_name, customers, centroid,
+                               segment_name_zh, profile, profile_zh, outlier_threshold, medians)
+                           values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                        (result.run_id, s.segment_id, s.name, s.customers, json.dumps(s.centroid_log), s.name_zh,
+                         s.profile, s.profile_zh, s.outlier_threshold, json.dumps(s.medians)))
+
+
+def segment_month(conn, month: dt.date, *, random_state: int = 42) -> SegmentationResult:
+    """Segment one month's customers and write the run to ``ml`` (caller commits)."""
+    ensure_schema(conn)
+    features = read_features(conn, month)
+    matrix = features[list(FEATURES)].to_numpy()
+    previous, next_id = previous_run(conn, month)
+    kept = _keep_previous_shape(matrix, previous, random_state)
+    if kept is not None:
+        choice, scaling = kept
+        candidates = [choice]
+    else:
+        log.info("%s: choosing the segmentation of %d customers over %s x k %d-%d", f"{month:%Y-%m}",
+                 len(features), ", ".join(PREPROCESSINGS), SEGMENT_COUNTS[0], SEGMENT_COUNTS[-1])
+        candidates = score_candidates(matrix, random_state)
+        choice = choose_model(candidates)
+        scaling = preprocessor(choice.preprocessing).fit(matrix)
+    centroids = previous.centroids_log if previous else {}
+    fitted = fit(matrix, scaling, choice.clusters,
+                 np.array([centroids[i] for i in sorted(centroids)]) if centroids else None, random_state)
+    mapping, new_ids, retired = match_segments(fitted.pipeline, centroids, next_id)
+    smoothing: dict = {"weight": 1.0}
+    if kept is not None:
+        fitted, weight, scores = smooth_centroids(fitted, mapping, centroids, matrix, features["customer_id"],
+                                                  previous_members(conn, previous))
+        smoothing = {"weight": weight, "kept_share_by_weight": scores}
+    result = SegmentationResult(f"{month:%Y-%m}-{uuid.uuid4().hex[:12]}", month, len(features), choice.clusters,
+                                choice.preprocessing, fitted.inertia, choice.silhouette, [], new_ids, retired)
+    result.segments = describe_segments(features, fitted, mapping)
+    write_run(conn, result, features, fitted, mapping, candidates, random_state, kept is not None, smoothing)
+    if new_ids and centroids:
+        log.warning("%s: new segment id(s) %s (no match in last month's)", f"{month:%Y-%m}", new_ids)
+    if retired:
+        log.warning("%s: segment id(s) %s retired (no match this month)", f"{month:%Y-%m}", retired)
+    log.info("run %s: %s k=%d (%s; stability %.3f, silhouette %.3f, %s), segments %s", result.run_id,
+             choice.preprocessing, choice.clusters, "last month's shape" if kept else "chosen",
+             choice.stability, choice.silhouette, "warm start" if fitted.warm_started else "fresh fit",
+             "; ".join(f"{s.segment_id} {s.name} ({s.customers})" for s in result.segments))
+    return result
+
+
+def segment_new_months(conn, *, months: list[dt.date] | None = None, random_state: int = 42) -> list[str]:
+    """Segment, in order, each given month (default: every complete month with no run yet); one
+    transaction per month, so a failure keeps the months before it. Returns the run ids."""
+    ensure_schema(conn)
+    conn.commit()
+    if months is None:
+        with conn.cursor() as cur:
+            cur.execute("select distinct month_start_date from ml.segmentation_runs")
+            done = {row[0] for row in cur.fetchall()}
+        months = [m for m in complete_months(conn) if m not in done]
+    if not months:
+        log.info("no complete month without a segmentation run: nothing to segment")
+    run_ids = []
+    for month in sorted(months):
+        run_ids.append(segment_month(conn, month, random_state=random_state).run_id)
+        conn.commit()
+    return run_ids

@@ -82,6 +82,14 @@ def dags_test(dag_id: str, logical_date: str, env: dict[str, str]) -> Path:
     return log_file
 
 
+def run_pipeline(logical_date: str, env: dict[str, str]) -> list[Path]:
+    """Every DAG of the nightly run for one logical date, in their Asset order (PIPELINE_DAGS), as a
+    scheduler would trigger them one after another; the log files."""
+    from warehouse.schedule import PIPELINE_DAGS
+
+    return [dags_test(dag_id, logical_date, env) for dag_id in PIPELINE_DAGS]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

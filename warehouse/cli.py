@@ -1,4 +1,5 @@
-"""Command line: ``python -m warehouse {start,stop,status,url,psql,demo,run,airflow,quarantine,model-quality}``
+"""Command line: ``python -m warehouse {start,stop,status,url,psql,demo,run,airflow,quarantine,segment,
+model-quality}``
 (what the Makefile calls)."""
 
 from __future__ import annotations
@@ -113,8 +114,9 @@ def cmd_quarantine(args) -> int:
 
 def _run_pipeline(url: str, landing_dir: Path, reports_dir: Path, airflow_home: Path, first: dt.date,
                   through: dt.date, step: int, steps: int) -> Path:
-    """Both DAGs through Airflow (in-process) for every pending delivery up to ``through``; the run log."""
+    """The DAGs through Airflow (in-process) for every pending delivery up to ``through``; the last run's log."""
     from warehouse import airflow_local
+    from warehouse.schedule import PIPELINE_DAGS
 
     env = airflow_local.airflow_env(airflow_home, extra={
         "WAREHOUSE_URL": url,
@@ -125,11 +127,9 @@ def _run_pipeline(url: str, landing_dir: Path, reports_dir: Path, airflow_home: 
     })
     print(f"{step}/{steps} preparing Airflow's metadata database (airflow db migrate)", flush=True)
     airflow_local.migrate(env)
-    print(f"{step + 1}/{steps} airflow dags test bank_extract_load {through}", flush=True)
-    airflow_local.dags_test("bank_extract_load", through.isoformat(), env)
-    print(f"{step + 2}/{steps} airflow dags test bank_customer_value {through} (history snapshots, dbt build, "
-          "K-Means, dbt build, PDFs)", flush=True)
-    return airflow_local.dags_test("bank_customer_value", through.isoformat(), env)
+    print(f"{step + 1}/{steps} airflow dags test, for {through}, of each DAG in turn: {', '.join(PIPELINE_DAGS)} "
+          "(deliveries; history snapshots, dbt build, churn model; K-Means segments; RM PDFs)", flush=True)
+    return airflow_local.run_pipeline(through.isoformat(), env)[-1]
 
 
 def _print_summary(settings: Settings, url: str, run_log: Path, what: str) -> None:
@@ -152,9 +152,13 @@ def _print_summary(settings: Settings, url: str, run_log: Path, what: str) -> No
             tiers = cur.fetchall()
             cur.execute("select count(*) filter (where is_estimated), count(*) from marts.customer_value_monthly")
             estimated_months, months = cur.fetchone()
-            cur.execute("select run_id, month_start_date, clusters, round(silhouette::numeric, 3) "
-                        "from ml.segmentation_runs order by created_at desc limit 1")
-            run = cur.fetchone()
+            cur.execute("""select r.run_id, r.month_start_date, r.clusters, r.preprocessing,
+                                  string_agg(p.segment_name || ' (' || p.customers || ')', ', '
+                                             order by p.customers desc)
+                           from ml.segmentation_runs r join ml.segment_profiles p using (run_id)
+                           group by 1, 2, 3, 4 order by 2""")
+            runs = cur.fetchall()
+            run = runs[-1]
     reports = sorted((settings.reports_dir / f"{run[1]:%Y-%m}").glob("*.pdf"))
 
     print(f"\n{what}")
@@ -170,7 +174,8 @@ def _print_summary(settings: Settings, url: str, run_log: Path, what: str) -> No
             print(f"    marts.{name:<30} {counts[name]:>10,}")
     print(f"  {estimated_months:,} of {months:,} customer-months rest partly on estimated (carried-forward) balances")
     print(f"  tiers for {run[1]:%Y-%m}: " + ", ".join(f"{t} {n}" for t, n in tiers))
-    print(f"  segmentation run {run[0]}: {run[2]} segments, silhouette {run[3]}")
+    for run_id, month, clusters, preprocessing, segments in runs:
+        print(f"  segments {month:%Y-%m} (run {run_id}, {preprocessing}, k={clusters}): {segments}")
     print(f"  {len(reports)} RM reports:")
     for path in reports[:3]:
         print(f"    {path}")
@@ -190,12 +195,12 @@ def cmd_demo(args) -> int:
     settings = Settings.from_env({**os.environ, "WAREHOUSE_URL": url})
     config = SimulationConfig(customers=args.customers, start_date=args.start, end_date=args.end, seed=args.seed,
                               dirty_rate=args.dirty_rate)
-    print(f"1/4 simulating the bank: {config.customers} customers, {config.start_date} to {config.end_date}, "
+    print(f"1/3 simulating the bank: {config.customers} customers, {config.start_date} to {config.end_date}, "
           f"seed {config.seed}, {config.dirty_rate:.2%} of lines damaged on purpose -> {settings.landing_dir}",
           flush=True)
     simulate(config, settings.landing_dir, settings.landing_dir.parent / "ground_truth")
     run_log = _run_pipeline(url, settings.landing_dir, settings.reports_dir, PROJECT_DIR / ".airflow",
-                            config.start_date, config.end_date, 2, 4)
+                            config.start_date, config.end_date, 2, 3)
     _print_summary(settings, url, run_log, "The demo bank is in the warehouse.")
     from ml.quality import write_model_quality
 
@@ -249,7 +254,7 @@ def cmd_run(args) -> int:
                                   "BANK_REPORTS_DIR": str(output / "reports")})
     print(f"deliveries: {len(dates)} in {landing}, {dates[0]} to {dates[-1]}; running through {through}", flush=True)
     run_log = _run_pipeline(url, landing, settings.reports_dir, PROJECT_DIR / ".airflow" / name, dates[0], through,
-                            1, 3)
+                            1, 2)
     _print_summary(settings, url, run_log, f"Your deliveries are in the warehouse (reports in {output}).")
     return 0
 
@@ -291,6 +296,33 @@ def cmd_airflow(args) -> int:
         except KeyboardInterrupt:
             print("stopping Airflow")
     return 0
+
+
+def cmd_segment(args) -> int:
+    """Segment past months again (a backfill) or every complete month not segmented yet, then build the
+    marts that read them."""
+    from ml.segmentation import segment_new_months
+    from warehouse.transform import run_dbt
+
+    months = [dt.date(m.year, m.month, 1) for m in args.month] or None
+    settings = Settings.from_env({**os.environ, "WAREHOUSE_URL": ensure_warehouse()})
+    with connect(settings) as conn:
+        run_ids = segment_new_months(conn, months=months)
+    if not run_ids:
+        print("every complete month is segmented already; name one to run it again: --month YYYY-MM")
+        return 0
+    print(f"{len(run_ids)} segmentation run(s) written to ml: {', '.join(run_ids)}; building the marts that read "
+          "them (dbt build --select source:ml+)", flush=True)
+    run_dbt(["build", "--select", "source:ml+"], settings)
+    print("marts.customer_segments_monthly, the migrations, segments against tiers and retention are up to date")
+    return 0
+
+
+def _month(text: str) -> dt.date:
+    try:
+        return dt.datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month: write it YYYY-MM, e.g. 2026-09") from None
 
 
 def cmd_model_quality(args) -> int:
@@ -342,6 +374,11 @@ def main(argv: list[str] | None = None) -> int:
     stack = sub.add_parser("airflow", help="Airflow's UI, scheduler and DAG processor on this machine (make airflow)")
     stack.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_UI_PORT", 8080)))
     stack.set_defaults(func=cmd_airflow)
+    segment = sub.add_parser("segment", help="K-Means segmentation of the complete months not segmented yet, or of "
+                             "the months named (re-running a month replaces its run)")
+    segment.add_argument("--month", type=_month, action="append", default=[],
+                         help="a month to segment (again), YYYY-MM; repeat for several")
+    segment.set_defaults(func=cmd_segment)
     quality = sub.add_parser("model-quality", help="measure the models against the simulator's ground truth and "
                              "write docs/model-quality.md")
     quality.add_argument("--ground-truth", default=str(PROJECT_DIR / "data" / "ground_truth"),

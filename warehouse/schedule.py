@@ -16,9 +16,15 @@ import os
 import pendulum
 from airflow.sdk import Asset
 
+# bank_extract_load -> RAW_DELIVERIES -> bank_customer_value -> CUSTOMER_VALUE_MARTS -> bank_customer_segments
+# -> CUSTOMER_SEGMENTS; bank_customer_value -> CHURN_RISK; both -> bank_rm_reports -> RM_REPORTS
 RAW_DELIVERIES = Asset("warehouse://raw/bank_deliveries")
 CUSTOMER_VALUE_MARTS = Asset("warehouse://marts/customer_value")
+CHURN_RISK = Asset("warehouse://marts/customer_retention")
+CUSTOMER_SEGMENTS = Asset("warehouse://marts/customer_segments")
 RM_REPORTS = Asset("file://reports/rm")
+# the order a whole nightly run takes when the DAGs are run one after another (airflow dags test)
+PIPELINE_DAGS = ("bank_extract_load", "bank_customer_value", "bank_customer_segments", "bank_rm_reports")
 
 DEFAULT_START_DATE = "2026-07-01"
 

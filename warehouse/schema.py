@@ -3,8 +3,8 @@
 dbt owns ``staging``, ``intermediate``, ``marts`` and ``snapshots``; everything else is set up here:
 ``raw`` (one table per contract file, partitioned by business date), ``audit`` (deliveries, files,
 control totals, the quarantine, unresolved references, the history replay's record) and ``ml``
-(segmentation runs, labels, profiles). ``ensure_schema`` is idempotent and cheap when the warehouse
-is current: ``audit.schema_version`` holds the version of these statements, and a warehouse at
+(segmentation runs, labels, profiles; churn models and scores). ``ensure_schema`` is idempotent and
+cheap when the warehouse is current: ``audit.schema_version`` holds the version of these statements, and a warehouse at
 ``SCHEMA_VERSION`` is not touched.
 """
 
@@ -19,7 +19,7 @@ from ingestion.contract import SourceFile
 from warehouse.db import hold_write_lock
 
 # Raise it with every change to the statements below: a warehouse at this version is not altered.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 AUDIT = (
     "create schema if not exists raw",
@@ -111,6 +111,10 @@ ML = (
         silhouette double precision,
         features jsonb not null,
         library_versions jsonb not null)""",
+    # version 5: the model's choice (preprocessing, every candidate's scores, ids new and retired)
+    "alter table ml.segmentation_runs add column if not exists preprocessing text",
+    "alter table ml.segmentation_runs add column if not exists selection jsonb",
+    "create index if not exists segmentation_runs_month on ml.segmentation_runs (month_start_date)",
     """create table if not exists ml.customer_segments (
         run_id text not null references ml.segmentation_runs (run_id),
         customer_id text not null,
@@ -125,6 +129,12 @@ ML = (
         customers integer not null,
         centroid jsonb not null,
         primary key (run_id, segment_id))""",
+    # version 5: names in Chinese, one-line profiles, the outlier threshold, the members' medians
+    "alter table ml.segment_profiles add column if not exists segment_name_zh text",
+    "alter table ml.segment_profiles add column if not exists profile text",
+    "alter table ml.segment_profiles add column if not exists profile_zh text",
+    "alter table ml.segment_profiles add column if not exists outlier_threshold double precision",
+    "alter table ml.segment_profiles add column if not exists medians jsonb",
     # the churn model: one trained model per month end (ml/retention.py), then its scores
     """create table if not exists ml.churn_models (
         model_id text primary key,

@@ -62,3 +62,18 @@ def test_assets_hand_off_from_extract_load_to_customer_value(dag_bag):
     consumer = dag_bag.dags["bank_customer_value"]
     assert "warehouse://raw/bank_deliveries" in produced
     assert "warehouse://raw/bank_deliveries" in str(consumer.timetable.asset_condition)
+
+
+def test_assets_chain_the_nightly_run(dag_bag):
+    """value marts -> segmentation; segments and churn risk -> reports; every DAG of the run is listed."""
+    from warehouse.schedule import CHURN_RISK, CUSTOMER_SEGMENTS, CUSTOMER_VALUE_MARTS, PIPELINE_DAGS
+
+    def produced(dag_id):
+        return {a.uri for t in dag_bag.dags[dag_id].tasks for a in t.outlets}
+
+    assert set(PIPELINE_DAGS) == set(dag_bag.dags)
+    assert {CUSTOMER_VALUE_MARTS.uri, CHURN_RISK.uri} <= produced("bank_customer_value")
+    assert CUSTOMER_SEGMENTS.uri in produced("bank_customer_segments")
+    assert CUSTOMER_VALUE_MARTS.uri in str(dag_bag.dags["bank_customer_segments"].timetable.asset_condition)
+    waits_on = str(dag_bag.dags["bank_rm_reports"].timetable.asset_condition)
+    assert CUSTOMER_SEGMENTS.uri in waits_on and CHURN_RISK.uri in waits_on

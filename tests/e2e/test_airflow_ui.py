@@ -48,8 +48,7 @@ def test_the_ui_shows_both_dags_and_their_last_runs(tiny_bank, tmp_path, databas
         "WAREHOUSE_URL": database_url, "BANK_LANDING_DIR": str(landing), "BANK_REPORTS_DIR": str(tmp_path / "reports"),
         "BANK_TASK_RETRIES": "0", "BANK_START_DATE": "2026-07-01"})
     airflow_local.migrate(env)
-    airflow_local.dags_test("bank_extract_load", LAST_DAY, env)
-    airflow_local.dags_test("bank_customer_value", LAST_DAY, env)
+    airflow_local.run_pipeline(LAST_DAY, env)
     with airflow_local.local_stack(env) as ui:
         page = _page(f"{ui}/dags", tmp_path / "dags.png")
     assert "bank_extract_load" in page and "bank_customer_value" in page, page[-3000:]

@@ -16,7 +16,7 @@ LOGICAL_DATE = "2026-08-31"
 
 @pytest.fixture(scope="module")
 def pipeline(tiny_bank, tmp_path_factory, postgres_server_url):
-    """Run both DAGs once on a fresh database; yield (settings, airflow env)."""
+    """Run every DAG once on a fresh database; yield (settings, airflow env)."""
     import uuid
 
     from tests.conftest import _with_database
@@ -32,8 +32,7 @@ def pipeline(tiny_bank, tmp_path_factory, postgres_server_url):
         "BANK_TASK_RETRIES": "0"})
     settings = Settings.from_env(env)
     airflow_local.migrate(env)
-    airflow_local.dags_test("bank_extract_load", LOGICAL_DATE, env)
-    airflow_local.dags_test("bank_customer_value", LOGICAL_DATE, env)
+    airflow_local.run_pipeline(LOGICAL_DATE, env)
     yield settings, env
     drop_database(postgres_server_url, name)
 
@@ -104,14 +103,28 @@ def test_value_mart_has_one_row_per_customer_month_and_the_pyramid_tiers(db):
     assert db.fetchone()[0] == 0, "a lower-ranked customer is worth more"
 
 
-def test_segments_are_written_back_and_joined_in(db):
-    db.execute("select run_id, month_start_date::text, customers, library_versions->>'scikit-learn' "
-               "from ml.segmentation_runs")
-    [(run_id, month, customers, sklearn_version)] = db.fetchall()
-    assert month == "2026-08-01" and sklearn_version
-    db.execute("select count(*), count(distinct segment_id), min(segmentation_run_id), max(segmentation_run_id) "
-               "from marts.customer_segments")
-    assert db.fetchone() == (customers, 6, run_id, run_id)
+def test_every_complete_month_is_segmented_once_and_joined_in(db):
+    db.execute("select month_start_date::text, run_id, customers, library_versions->>'scikit-learn' "
+               "from ml.segmentation_runs order by 1")
+    runs = db.fetchall()
+    assert [month for month, *_ in runs] == ["2026-07-01", "2026-08-01"] and all(v for *_, v in runs)
+    db.execute("""select month_start_date::text, run_id, count(*) from marts.customer_segments_monthly
+                  group by 1, 2 order by 1""")
+    assert db.fetchall() == [(month, run_id, customers) for month, run_id, customers, _ in runs]
+    db.execute("""select count(*) from marts.customer_segments_monthly s join marts.customer_value_monthly v
+                    using (customer_id, month_start_date) where v.is_closed_in_month""")
+    assert db.fetchone()[0] == 0, "a customer closed in the month is segmented"
+    db.execute("select count(*), min(segmentation_run_id), max(segmentation_run_id) from marts.customer_segments")
+    assert db.fetchone() == (runs[-1][2], runs[-1][1], runs[-1][1])
+    # the migrations account for every customer segmented in July or August
+    db.execute("""select sum(customers) filter (where movement <> 'joined'), sum(customers) filter (where movement
+                  <> 'left') from marts.segment_migrations_monthly where month_start_date = '2026-08-01'""")
+    assert db.fetchone() == (runs[0][2], runs[1][2])
+    db.execute("""select count(*) from marts.customer_retention_monthly r
+                  left join marts.customer_segments_monthly s using (customer_id, month_start_date)
+                  where r.is_segment_outlier <> coalesce(s.is_outlier, false)
+                     or (r.churn_risk_reason_codes like '%unusual_for_segment%') <> r.is_segment_outlier""")
+    assert db.fetchone()[0] == 0, "the outlier flag does not reach the churn reasons"
 
 
 def test_a_churn_model_per_month_end_scores_every_live_customer(db):
@@ -150,9 +163,13 @@ def test_the_model_quality_report_is_written_from_the_ground_truth(pipeline, tin
                           env={**pipeline[1], "WAREHOUSE_URL": pipeline[0].warehouse_url},
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    rows = [line for line in output.read_text().splitlines() if line.startswith("| 2026-")]
+    churn, segments = output.read_text().split("## Segments")
+    rows = [line for line in churn.splitlines() if line.startswith("| 2026-")]
     assert [row.split(" | ")[0] for row in rows] == ["| 2026-07", "| 2026-08"]
     assert [row.split(" | ")[1] for row in rows][0] == "prior"
+    rows = [line.split(" | ") for line in segments.splitlines() if line.startswith("| 2026-")]
+    assert [row[0] for row in rows] == ["| 2026-07", "| 2026-08", "| 2026-07 → 2026-08"]
+    assert all(0 <= float(row[3]) <= 1 for row in rows[:2])  # the ARI of each month
 
 
 def test_each_rm_pdf_lists_exactly_that_rms_customers(pipeline, db):
@@ -180,8 +197,7 @@ def test_running_again_changes_nothing(pipeline, db):
               "order by customer_id, month_start_date)) from marts.customer_retention_monthly")
     db.execute(scores)
     scores_before = db.fetchone()
-    airflow_local.dags_test("bank_extract_load", LOGICAL_DATE, env)
-    airflow_local.dags_test("bank_customer_value", LOGICAL_DATE, env)
+    airflow_local.run_pipeline(LOGICAL_DATE, env)
     db.execute("select count(*), max(batch_id) from raw.deposit_balances")
     assert db.fetchone() == raw_before
     db.execute("select md5(string_agg(customer_id || month_start_date || value_tier || current_value_cny, ',' "
@@ -234,3 +250,22 @@ def test_dbt_docs_generate_documents_every_mart(pipeline):
                     for column in entry["columns"]
                     if not models[entry["metadata"]["name"]]["columns"].get(column, {}).get("description")]
     assert undocumented == [], f"mart columns without a description: {undocumented}"
+
+
+def test_the_segmentation_notebook_runs_on_the_test_bank(pipeline, monkeypatch):
+    """notebooks/segmentation.ipynb executes top to bottom against this warehouse (outputs are not kept)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from warehouse.settings import PROJECT_DIR
+
+    monkeypatch.setenv("WAREHOUSE_URL", pipeline[0].warehouse_url)
+    monkeypatch.setenv("PYTHONPATH", str(PROJECT_DIR))
+    notebook = nbformat.read(PROJECT_DIR / "notebooks" / "segmentation.ipynb", as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \
+        "notebooks/segmentation.ipynb was committed with outputs: clear them"
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(PROJECT_DIR)}}
+                   ).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3, "the plots were not drawn"

@@ -37,3 +37,38 @@ def test_a_file_that_is_not_the_ground_truth_is_refused(tmp_path):
     path.write_text("customer_id,name\nC1,x\n")
     with pytest.raises(ValueError, match="not a simulator ground-truth file"):
         quality.read_truth(path)
+
+
+def test_segment_quality_by_hand(conn, tmp_path):
+    """Twelve customers of two archetypes, segmented in July and August: the segments match the
+    archetypes (ARI 1) in July; in August customer C05 (steady) moves, so 5 of the 6 steady customers
+    keep their id (83.3%) and August's ARI is that of one customer misplaced."""
+    from sklearn.metrics import adjusted_rand_score
+
+    archetypes = ["saver"] * 6 + ["borrower"] * 6
+    july = [1] * 6 + [2] * 6
+    august = [1] * 5 + [2] + [2] * 6
+    truth = tmp_path / "customer_truth.csv"
+    truth.write_text("customer_id,archetype,life_event,event_date,churn_date\n" + "".join(
+        f"C{i:02d},{a},{'steady' if i % 2 else 'growth'},,\n" for i, a in enumerate(archetypes)))
+    with conn.cursor() as cur:
+        cur.execute("create schema marts")
+        cur.execute("""create table marts.customer_segments_monthly (month_start_date date, customer_id text,
+                       segment_id int, segment_name text)""")
+        cur.execute("""create table marts.customer_value_monthly (customer_id text, month_start_date date,
+            is_closed_in_month boolean, daily_average_deposit_balance_cny numeric,
+            daily_average_wealth_balance_cny numeric, daily_average_loan_balance_cny numeric, transaction_count int,
+            digital_transaction_count int, accounts_held int, current_value_cny numeric)""")
+        for month, labels in (("2026-07-01", july), ("2026-08-01", august)):
+            for i, label in enumerate(labels):
+                cur.execute("insert into marts.customer_segments_monthly values (%s, %s, %s, %s)",
+                            (month, f"C{i:02d}", label, "savers" if label == 1 else "borrowers"))
+                cur.execute("insert into marts.customer_value_monthly values (%s, %s, false, %s, 0, %s, %s, 0, 1, 0)",
+                            (f"C{i:02d}", month, 1000 * (i + 1), 5000 * (i >= 6), i))
+    per_month, pairs, table = quality.segmentation_quality(conn, truth)
+    assert per_month["ari"].tolist() == pytest.approx([1.0, adjusted_rand_score(archetypes, august)])
+    assert pairs["steady_customers"].tolist() == [6]
+    assert pairs["kept"].tolist() == pytest.approx([5 / 6])
+    assert table.loc["saver", "1 savers"] == 5 and table.loc["saver", "2 borrowers"] == 1
+    text = quality.segmentation_section(per_month, pairs, table)
+    assert "| 2026-07 | 12 | 2 | 1.000 |" in text and "| 83.3% |" in text

@@ -1,9 +1,9 @@
--- One row per customer in the latest segmentation run: their value figures and tier for the
--- run's month, their K-Means segment, and their RM and branch path. The RM reports read this.
+-- One row per customer segmented in the latest month segmented: their value figures and tier for the
+-- month, their K-Means segment, and their RM and branch path. The RM reports read this.
 with
 
 segments as (
-    select * from {{ ref('stg_ml__customer_segments') }}
+    select * from {{ ref('customer_segments_monthly') }}
 ),
 
 customer_value as (
@@ -14,10 +14,20 @@ relationship_managers as (
     select * from {{ ref('dim_relationship_manager') }}
 ),
 
+latest_month as (
+    select max(month_start_date) as month_start_date from segments
+),
+
+latest_segments as (
+    select segments.*
+    from segments
+    inner join latest_month on segments.month_start_date = latest_month.month_start_date
+),
+
 final as (
     select
-        segments.customer_id,
-        segments.month_start_date,
+        latest_segments.customer_id,
+        latest_segments.month_start_date,
         customer_value.customer_type,
         customer_value.rm_id,
         relationship_managers.rm_name,
@@ -32,15 +42,17 @@ final as (
         customer_value.daily_average_wealth_balance_cny,
         customer_value.daily_average_loan_balance_cny,
         customer_value.transaction_count,
-        segments.segment_id,
-        segments.segment_name,
-        segments.distance_to_centroid,
-        segments.is_outlier,
-        segments.segmentation_run_id
-    from segments
+        latest_segments.segment_id,
+        latest_segments.segment_name,
+        latest_segments.segment_name_zh,
+        latest_segments.segment_profile,
+        latest_segments.distance_to_centroid,
+        latest_segments.is_outlier,
+        latest_segments.run_id as segmentation_run_id
+    from latest_segments
     inner join customer_value
-        on segments.customer_id = customer_value.customer_id
-            and segments.month_start_date = customer_value.month_start_date
+        on latest_segments.customer_id = customer_value.customer_id
+            and latest_segments.month_start_date = customer_value.month_start_date
     left join relationship_managers on customer_value.rm_id = relationship_managers.rm_id
 )
 

@@ -5,7 +5,9 @@
 --                       in the month nor the up to 3 months before), declining / growing (assets or
 --                       value against the prior 3-month average; value only when that average is
 --                       at least lifecycle_min_value_cny), else mature
---   churn risk        = the month end's churn model (ml/retention.py), its reasons in words
+--   churn risk        = the month end's churn model (ml/retention.py), its reasons in words; a
+--                       customer K-Means finds unlike the rest of their segment (an outlier,
+--                       ml/segmentation.py) has that as a further reason
 --   potential value   = a year's margin on the headroom between the customer's wallet (seed
 --                       wallet_sizes, by type and income band) and what they hold, at the bank's
 --                       margin that month on each product family
@@ -15,10 +17,10 @@
 --   retention priority= tier x risk: at risk platinum/gold win_back, iron try, lead opportunistic,
 --                       value destroyers (value and trailing value <= 0) let_go; else not_at_risk
 --   next best action  = the first rule that holds, with its reason (seed next_best_actions)
--- Incremental by month: a run rebuilds the months from the first one with new business dates or a
--- newer churn model.
-{%- set since_month = 'least(' ~ first_changed_month() ~ ', ' ~ first_rescored_month() ~ ')'
-    if is_incremental() else none %}
+-- Incremental by month: a run rebuilds the months from the first one with new business dates, a
+-- newer churn model or a new segmentation run.
+{%- set since_month = 'least(' ~ first_changed_month() ~ ', ' ~ first_rescored_month() ~ ', '
+    ~ first_resegmented_month() ~ ')' if is_incremental() else none %}
 
 with
 
@@ -34,6 +36,11 @@ value_months as (
 
 scores as (
     select * from {{ ref('stg_ml__churn_scores') }}
+    {% if since_month %}where month_start_date >= {{ since_month }}{% endif %}
+),
+
+segments as (
+    select * from {{ ref('int_customer_segments_monthly') }}
     {% if since_month %}where month_start_date >= {{ since_month }}{% endif %}
 ),
 
@@ -65,6 +72,14 @@ family_margins as (
         * {{ var('days_in_year') }} / max(days_delivered) as loan_margin_rate
     from value_months
     group by 1
+),
+
+-- the segmentation run of each month (the incremental build compares it with the one built from)
+segmentation_runs as (
+    select distinct
+        month_start_date,
+        segmentation_run_id
+    from segments
 ),
 
 -- customers this one brought in (referrals) and the other members of their group, at the month's end
@@ -100,7 +115,13 @@ customer_months as (
         scores.churn_model_id,
         scores.churn_model_kind,
         scores.churn_risk_score,
-        coalesce(scores.churn_risk_reason_codes, '') as churn_risk_reason_codes,
+        concat_ws(
+            ',',
+            nullif(scores.churn_risk_reason_codes, ''),
+            case when segments.is_outlier then 'unusual_for_segment' end
+        ) as churn_risk_reason_codes,
+        coalesce(segments.is_outlier, false) as is_segment_outlier,
+        segmentation_runs.segmentation_run_id,
         scores.p_active,
         scores.expected_transaction_days_30d,
         round(
@@ -138,6 +159,10 @@ customer_months as (
     left join scores
         on signals.customer_id = scores.customer_id
             and signals.month_start_date = scores.month_start_date
+    left join segments
+        on signals.customer_id = segments.customer_id
+            and signals.month_start_date = segments.month_start_date
+    left join segmentation_runs on signals.month_start_date = segmentation_runs.month_start_date
     left join wallet_sizes
         on value_months.customer_type = wallet_sizes.customer_type
             and month_end_version.income_band = wallet_sizes.income_band
@@ -284,6 +309,8 @@ final as (
         actions.churn_risk_reason_codes,
         reasons.churn_risk_reasons,
         reasons.churn_risk_reasons_zh,
+        actions.is_segment_outlier,
+        actions.segmentation_run_id,
         actions.retention_priority,
         actions.core_customer_type,
         actions.referred_customers,
