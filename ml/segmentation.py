@@ -4,7 +4,8 @@ The steps, each a function (``segment_month`` runs them in order, ``segment_new_
 complete month not segmented yet):
 
 1. ``read_features``: the seven behavioural features of every customer valued in the month and not
-   closed in it (``marts.customer_value_monthly``).
+   closed in it (``marts.customer_value_monthly``). The months: every complete month not segmented
+   yet (``months_to_segment``; before any month is complete, the latest month, provisionally).
 2. ``choose_model``: the preprocessing and the number of segments, chosen by the data alone over
    ``PREPROCESSINGS`` x ``SEGMENT_COUNTS``: split-half stability (the adjusted Rand index between
    K-Means fitted on two disjoint halves of a sample, both predicting the whole sample, averaged over
@@ -146,6 +147,7 @@ class SegmentationResult:
     preprocessing: str
     inertia: float
     silhouette: float | None
+    month_complete: bool = True
     segments: list[Segment] = field(default_factory=list)
     new_segment_ids: list[int] = field(default_factory=list)
     retired_segment_ids: list[int] = field(default_factory=list)
@@ -192,11 +194,27 @@ def _kmeans(clusters: int, rows: int, random_state: int, init="k-means++", n_ini
 
 # -- 1. features -------------------------------------------------------------------------------------
 
-def complete_months(conn) -> list[dt.date]:
+def valued_months(conn) -> dict[dt.date, bool]:
+    """Every month of the value mart and whether all its days are delivered."""
     with conn.cursor() as cur:
-        cur.execute("""select distinct month_start_date from marts.customer_value_monthly
-                       where is_complete_month order by 1""")
-        return [row[0] for row in cur.fetchall()]
+        cur.execute("""select month_start_date, bool_and(is_complete_month) from marts.customer_value_monthly
+                       group by 1 order by 1""")
+        return dict(cur.fetchall())
+
+
+def months_to_segment(conn) -> list[dt.date]:
+    """The complete months with no run of the complete month yet; while no month is complete (a bank's
+    first weeks), the latest month if it has no run: provisional, segmented again once complete."""
+    months = valued_months(conn)
+    with conn.cursor() as cur:
+        cur.execute("""select month_start_date, bool_or(coalesce((selection ->> 'month_complete')::boolean, true))
+                       from ml.segmentation_runs group by 1""")
+        runs = dict(cur.fetchall())
+    complete = [m for m, is_complete in months.items() if is_complete and not runs.get(m, False)]
+    if complete or any(months.values()) or not months:
+        return complete
+    latest = max(months)
+    return [] if latest in runs else [latest]
 
 
 def read_features(conn, month: dt.date) -> pd.DataFrame:
@@ -455,7 +473,8 @@ def _profile(customers: int, medians: dict[str, float]) -> tuple[str, str]:
     en = (f"{customers:,} customers; median deposits {m['daily_average_deposit_balance_cny']:,.0f}, wealth "
           f"{m['daily_average_wealth_balance_cny']:,.0f}, loans {m['daily_average_loan_balance_cny']:,.0f} CNY; "
           f"{m['transaction_count']:.0f} transactions a month, {m['digital_transaction_share']:.0%} digital; "
-          f"{m['accounts_held']:.0f} products; value {m['current_value_cny']:,.0f} CNY a month")
+          f"{m['accounts_held']:.0f} product{'' if round(m['accounts_held']) == 1 else 's'}; "
+          f"value {m['current_value_cny']:,.0f} CNY a month")
     zh = (f"{customers:,}位客户；存款中位数{m['daily_average_deposit_balance_cny']:,.0f}元，理财"
           f"{m['daily_average_wealth_balance_cny']:,.0f}元，贷款{m['daily_average_loan_balance_cny']:,.0f}元；"
           f"每月交易{m['transaction_count']:.0f}笔，数字渠道占{m['digital_transaction_share']:.0%}；"
@@ -543,7 +562,8 @@ def write_run(conn, result: SegmentationResult, features: pd.DataFrame, fitted: 
     versions = {"scikit-learn": sklearn.__version__, "numpy": np.__version__, "pandas": pd.__version__}
     selection = {"rule": f"last month's shape and scaling while its stability >= {KEEP_MIN}; else per "
                          f"preprocessing the largest k with stability >= {STABILITY_MIN}, the more stable pick",
-                 "kept_last_months_shape": kept_shape, "scaling": scaling_parameters(fitted.pipeline),
+                 "month_complete": result.month_complete, "kept_last_months_shape": kept_shape,
+                 "scaling": scaling_parameters(fitted.pipeline),
                  "candidates": [c.__dict__ for c in candidates], "warm_started": fitted.warm_started,
                  "centroid_smoothing": smoothing,
                  "new_segment_ids": result.new_segment_ids, "retired_segment_ids": result.retired_segment_ids}
@@ -603,7 +623,9 @@ def segment_month(conn, month: dt.date, *, random_state: int = 42) -> Segmentati
                                                   previous_members(conn, previous))
         smoothing = {"weight": weight, "kept_share_by_weight": scores}
     result = SegmentationResult(f"{month:%Y-%m}-{uuid.uuid4().hex[:12]}", month, len(features), choice.clusters,
-                                choice.preprocessing, fitted.inertia, choice.silhouette, [], new_ids, retired)
+                                choice.preprocessing, fitted.inertia, choice.silhouette,
+                                month_complete=valued_months(conn).get(month, False), new_segment_ids=new_ids,
+                                retired_segment_ids=retired)
     result.segments = describe_segments(features, fitted, mapping)
     write_run(conn, result, features, fitted, mapping, candidates, random_state, kept is not None, smoothing)
     if new_ids and centroids:
@@ -618,15 +640,12 @@ def segment_month(conn, month: dt.date, *, random_state: int = 42) -> Segmentati
 
 
 def segment_new_months(conn, *, months: list[dt.date] | None = None, random_state: int = 42) -> list[str]:
-    """Segment, in order, each given month (default: every complete month with no run yet); one
-    transaction per month, so a failure keeps the months before it. Returns the run ids."""
+    """Segment, in order, each given month (default: ``months_to_segment``); one transaction per month,
+    so a failure keeps the months before it. Returns the run ids."""
     ensure_schema(conn)
     conn.commit()
     if months is None:
-        with conn.cursor() as cur:
-            cur.execute("select distinct month_start_date from ml.segmentation_runs")
-            done = {row[0] for row in cur.fetchall()}
-        months = [m for m in complete_months(conn) if m not in done]
+        months = months_to_segment(conn)
     if not months:
         log.info("no complete month without a segmentation run: nothing to segment")
     run_ids = []

@@ -12,6 +12,7 @@ import pytest
 from ingestion import contract
 from ingestion.load import load_pending
 from ml.retention import score_churn_risk, train_churn_models
+from ml.segmentation import segment_new_months
 from tests.deliveries import copy_days, rewrite_control
 from warehouse.db import connect
 from warehouse.transform import replay_snapshots, run_dbt
@@ -37,6 +38,9 @@ MODELS = {
     "marts.customer_360": (),
     "intermediate.int_customer_signals_monthly": ("built_from_batch_id",),
     "marts.customer_retention_monthly": ("built_from_batch_id",),
+    "marts.customer_segments_monthly": (),
+    "marts.segment_migrations_monthly": (),
+    "marts.segments_vs_tiers_monthly": (),
 }
 
 
@@ -130,6 +134,18 @@ def test_night_by_night_equals_a_full_refresh(tiny_bank, tmp_path, settings, con
                     "where month_start_date = '2026-07-01'")
         assert {model for (model,) in cur.fetchall()} == {retrained}
     conn.rollback()
+
+    # July segmented, then segmented again with no new delivery: the marts that read it follow
+    for months in (None, [dt.date(2026, 7, 1)]):
+        with connect(settings) as connection:
+            [run_id] = segment_new_months(connection, months=months)
+        run_dbt(["run", "--select", "source:ml+"], settings)
+        with conn.cursor() as cur:
+            cur.execute("select distinct run_id from marts.customer_segments_monthly union all "
+                        "select distinct segmentation_run_id from marts.customer_retention_monthly "
+                        "where month_start_date = '2026-07-01'")
+            assert [run for (run,) in cur.fetchall()] == [run_id, run_id]
+        conn.rollback()
 
     # a corrected re-delivery of an old day (one deposit balance changes) rebuilds from its month
     day = landing / "2026-07-10"

@@ -164,3 +164,20 @@ def test_a_month_with_no_customers_fails_with_a_message(conn):
     _load_month(conn, JULY, frame)
     with pytest.raises(RuntimeError, match="no customers valued in 2026-08.*run the customer-value DAG"):
         segment_new_months(conn, months=[AUGUST])
+
+
+def test_a_first_partial_month_is_segmented_provisionally_and_again_once_complete(conn):
+    frame, _ = _customers()
+    _load_month(conn, JULY, frame)
+    with conn.cursor() as cur:
+        cur.execute("update marts.customer_value_monthly set is_complete_month = false")
+    conn.commit()
+    assert len(segment_new_months(conn)) == 1  # nothing complete yet: the latest month, provisionally
+    assert segment_new_months(conn) == []
+    with conn.cursor() as cur:
+        cur.execute("update marts.customer_value_monthly set is_complete_month = true")
+    conn.commit()
+    [run_id] = segment_new_months(conn)
+    with conn.cursor() as cur:
+        cur.execute("select run_id, selection -> 'month_complete' from ml.segmentation_runs")
+        assert cur.fetchall() == [(run_id, True)]
