@@ -41,6 +41,14 @@ CUSTOMERS_QUERY = """
     order by s.value_rank
 """
 
+SEGMENTS_QUERY = """
+    select segment_name, segment_name_zh, count(*) as customers, max(segment_profile) as profile
+    from marts.customer_segments
+    where rm_id = %s
+    group by 1, 2
+    order by 3 desc, 1
+"""
+
 
 @dataclass(frozen=True)
 class Book:
@@ -52,6 +60,7 @@ class Book:
     month_start_date: dt.date
     run_id: str
     customers: list[tuple]
+    segments: list[tuple] = ()  # (name, Chinese name, the RM's customers in it, the segment's profile)
 
 
 def _register_font() -> None:
@@ -71,7 +80,9 @@ def read_books(conn) -> list[Book]:
         books = []
         for rm_id, rm_name, sub_branch, branch, month, run_id in heads:
             cur.execute(CUSTOMERS_QUERY, (rm_id,))
-            books.append(Book(rm_id, rm_name or rm_id, sub_branch or "", branch or "", month, run_id,
+            customers = cur.fetchall()
+            cur.execute(SEGMENTS_QUERY, (rm_id,))
+            books.append(Book(rm_id, rm_name or rm_id, sub_branch or "", branch or "", month, run_id, customers,
                               cur.fetchall()))
     return books
 
@@ -130,6 +141,19 @@ def render_book(book: Book, path: Path, currency: str = "CNY") -> Path:
         _tier_chart(book, currency),
         Spacer(1, 2 * mm),
     ]
+    if book.segments:
+        segment_rows = [["Segment", "客群", "Your customers", "What the segment's customers look like (medians)"]]
+        segment_rows += [[name, name_zh or "", str(count), Paragraph(profile or "", body)]
+                         for name, name_zh, count, profile in book.segments]
+        segments = Table(segment_rows, repeatRows=1, colWidths=[45 * mm, 30 * mm, 25 * mm, 173 * mm])
+        segments.setStyle(TableStyle([
+            ("FONT", (0, 0), (-1, -1), CJK_FONT, 7.5),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f3b57")),
+            ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+            ("ALIGN", (2, 0), (2, -1), "RIGHT"),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ]))
+        story += [segments, Spacer(1, 3 * mm)]
     header = ["Bank rank", "Customer", "Name", "Type", "Tier", "Relationship", "Segment", "Deposits (avg)",
               "Wealth (avg)", "Loans (avg)", "Txns", f"Value ({currency})"]
     rows = [header]

@@ -13,7 +13,10 @@ def _book():
         ("C00000002", "李娜", "individual", "lead", "reactive", "busy transactors", True, 900,
          Decimal("3000"), Decimal("0"), Decimal("0"), 45, Decimal("-120.25")),
     ]
-    return Book("RM0007", "张强", "第1分行第1支行", "第1分行", dt.date(2026, 9, 1), "2026-09-abc", customers)
+    segments = [("wealth investors", "理财客户", 1, "85 customers; median deposits 1,068,956, wealth 375,370"),
+                ("busy transactors", "高频交易客户", 1, "181 customers; median deposits 255,738")]
+    return Book("RM0007", "张强", "第1分行第1支行", "第1分行", dt.date(2026, 9, 1), "2026-09-abc", customers,
+                segments)
 
 
 def test_the_pdf_lists_the_rm_and_their_customers_with_embedded_chinese_font(tmp_path):
@@ -24,6 +27,7 @@ def test_the_pdf_lists_the_rm_and_their_customers_with_embedded_chinese_font(tmp
     assert "C00000001" in text and "C00000002" in text
     assert "王伟" in text and "张强" in text
     assert "4,080" in text  # the month's total value, 4200.50 - 120.25
+    assert "理财客户" in text and "median deposits 1,068,956" in text  # the segments, named and profiled
     fonts = {str(f) for page in reader.pages for f in page["/Resources"]["/Font"].values()}
     assert fonts, "no font in the PDF"
     font = reader.pages[0]["/Resources"]["/Font"]
