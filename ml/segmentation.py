@@ -120,7 +120,7 @@ class Candidate:
     preprocessing: str
     clusters: int
     stability: float
-    silhouette: float
+    silhouette: float | None
     smallest_share: float = 1.0
 
 
@@ -537,7 +537,8 @@ def previous_run(conn, month: dt.date) -> tuple[PreviousRun | None, int]:
 def _keep_previous_shape(matrix: np.ndarray, previous: PreviousRun | None, random_state: int
                          ) -> tuple[Candidate, Pipeline] | None:
     """Last month's shape and scaling, if it still reproduces on this month (stability >= KEEP_MIN)."""
-    if previous is None or previous.scaling is None:
+    if previous is None or previous.scaling is None or previous.clusters < 2 \
+            or previous.clusters >= len(matrix) // 2:
         return None
     scaling = fixed_preprocessor(previous.scaling["center"], previous.scaling["scale"])
     rng = np.random.default_rng(random_state)
@@ -611,7 +612,12 @@ def segment_month(conn, month: dt.date, *, random_state: int = 42) -> Segmentati
         log.info("%s: choosing the segmentation of %d customers over %s x k %d-%d", f"{month:%Y-%m}",
                  len(features), ", ".join(PREPROCESSINGS), SEGMENT_COUNTS[0], SEGMENT_COUNTS[-1])
         candidates = score_candidates(matrix, random_state)
-        choice = choose_model(candidates)
+        if candidates:
+            choice = choose_model(candidates)
+        else:  # fewer than twice the smallest k: nothing to choose from, one segment
+            log.warning("%s: only %d customers, too few to choose among %d to %d segments: one segment",
+                        f"{month:%Y-%m}", len(features), SEGMENT_COUNTS[0], SEGMENT_COUNTS[-1])
+            choice = Candidate(PREPROCESSINGS[0], 1, 1.0, None)
         scaling = preprocessor(choice.preprocessing).fit(matrix)
     centroids = previous.centroids_log if previous else {}
     fitted = fit(matrix, scaling, choice.clusters,
@@ -632,9 +638,10 @@ def segment_month(conn, month: dt.date, *, random_state: int = 42) -> Segmentati
         log.warning("%s: new segment id(s) %s (no match in last month's)", f"{month:%Y-%m}", new_ids)
     if retired:
         log.warning("%s: segment id(s) %s retired (no match this month)", f"{month:%Y-%m}", retired)
-    log.info("run %s: %s k=%d (%s; stability %.3f, silhouette %.3f, %s), segments %s", result.run_id,
-             choice.preprocessing, choice.clusters, "last month's shape" if kept else "chosen",
-             choice.stability, choice.silhouette, "warm start" if fitted.warm_started else "fresh fit",
+    log.info("run %s: %s k=%d (%s; stability %.3f, silhouette %s, %s), segments %s", result.run_id,
+             choice.preprocessing, choice.clusters, "last month's shape" if kept else "chosen", choice.stability,
+             "n/a" if choice.silhouette is None else f"{choice.silhouette:.3f}",
+             "warm start" if fitted.warm_started else "fresh fit",
              "; ".join(f"{s.segment_id} {s.name} ({s.customers})" for s in result.segments))
     return result
 

@@ -181,3 +181,14 @@ def test_a_first_partial_month_is_segmented_provisionally_and_again_once_complet
     with conn.cursor() as cur:
         cur.execute("select run_id, selection -> 'month_complete' from ml.segmentation_runs")
         assert cur.fetchall() == [(run_id, True)]
+
+
+def test_a_bank_too_small_to_choose_k_gets_one_segment(conn):
+    frame, _ = _customers(n=6)
+    _load_month(conn, JULY, frame)
+    [run_id] = segment_new_months(conn)
+    with conn.cursor() as cur:
+        cur.execute("select clusters, silhouette from ml.segmentation_runs")
+        assert cur.fetchone() == (1, None)
+        cur.execute("select count(*), count(distinct segment_id) from ml.customer_segments")
+        assert cur.fetchone() == (6, 1)
