@@ -13,7 +13,7 @@ BROWSER := /usr/bin/chromium
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test run airflow setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt benchmark-models
+.PHONY: demo test run airflow setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt benchmark-models benchmark-segments
 
 demo: setup ## simulate a bank and run the whole pipeline through Airflow
 	$(PY) -m warehouse demo
@@ -71,3 +71,6 @@ benchmark-dbt: setup ## dbt full refresh vs a one-day incremental run at a year 
 
 benchmark-models: setup ## BG/NBD and churn model fitting and scoring time and peak memory at 100k and 1M customers, appended to docs/benchmarks.md
 	$(PY) -m benchmarks.model_benchmark --customers 100000 1000000
+
+benchmark-segments: setup ## the segmentation at 100k customers: time and memory against a bare scikit-learn fit, ARI, appended to docs/benchmarks.md
+	$(PY) -m benchmarks.segmentation_benchmark --customers 100000 --days 62

@@ -6,7 +6,8 @@
       for one new day). Analyzed first, the delete reads the replaced keys through the index;
     - rows inserted in the order of the model's busiest index (meta `insert_order_by`, e.g.
       customer_id) touch its pages in order instead of at random: half the insert time.
-    The target is analyzed after the insert: a new month is a twelfth of a year's table, below
+    The target is analyzed after the insert (unless meta `analyze_after_insert` is false, as for
+    the daily facts): a new month is a twelfth of a year's table, below
     autovacuum's analyze threshold (10%), so without it every model downstream planned the month as
     one row and joined it by nested loops or a merge on the month alone (channel_profitability_monthly:
     948 ms for a new month at 5,000 customers, 8 ms once analyzed; docs/benchmarks.md). -#}
@@ -21,6 +22,8 @@
     where {{ key }} in (select distinct {{ key }} from {{ source }});
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ source }}
-    order by {{ order | join(', ') }};
+    order by {{ order | join(', ') }}
+    {%- if config.get('meta', {}).get('analyze_after_insert', true) %};
     analyze {{ target }}
+    {%- endif %}
 {%- endmacro %}
