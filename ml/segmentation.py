@@ -152,10 +152,6 @@ class SegmentationResult:
     new_segment_ids: list[int] = field(default_factory=list)
     retired_segment_ids: list[int] = field(default_factory=list)
 
-    @property
-    def segment_names(self) -> dict[int, str]:
-        return {s.segment_id: s.name for s in self.segments}
-
 
 def _signed_log(values: np.ndarray) -> np.ndarray:
     values = np.array(values, dtype=float, copy=True)
