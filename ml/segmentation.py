@@ -9,10 +9,13 @@ complete month not segmented yet):
 2. ``choose_model``: the preprocessing and the number of segments, chosen by the data alone over
    ``PREPROCESSINGS`` x ``SEGMENT_COUNTS``: split-half stability (the adjusted Rand index between
    K-Means fitted on two disjoint halves of a sample, both predicting the whole sample, averaged over
-   ``STABILITY_RESAMPLES`` splits), the silhouette and the smallest segment's share. The rule: among
+   ``STABILITY_RESAMPLES`` splits; each half holds at most ``STABILITY_HALF`` customers, because the
+   agreement of two fits grows with the customers they see, and a criterion that did would pick finer
+   partitions the larger the bank), the silhouette and the smallest segment's share. The rule: among
    candidates whose smallest segment holds at least ``MIN_SEGMENT_SHARE`` of the customers, per
    preprocessing the largest k whose stability is at least ``STABILITY_MIN`` (the finest partition
-   that reproduces); across preprocessings, the more stable (silhouette breaks ties). Last month's
+   that reproduces); across preprocessings, the pick whose candidates from the smallest k up to it
+   are the more stable on average (the space that reproduces on the way, not by chance at one k). Last month's
    shape and scaling are kept while they still reproduce (stability >= ``KEEP_MIN``), so a
    segmentation changes shape only when the data says so. Every candidate's scores go into the run
    record. No ground truth is read here.
@@ -71,7 +74,8 @@ PREPROCESSINGS = ("signed_log_robust", "signed_log_standard")
 SEGMENT_COUNTS = range(4, 11)
 STABILITY_MIN = 0.9
 KEEP_MIN = 0.8
-STABILITY_RESAMPLES = 6
+STABILITY_RESAMPLES = 20
+STABILITY_HALF = 1_000
 SELECTION_SAMPLE = 20_000
 MIN_SEGMENT_SHARE = 0.01  # a segment of a handful of unusual customers is outliers, not a customer type
 MINIBATCH_ABOVE = 200_000
@@ -243,11 +247,17 @@ def _stability(scaled: np.ndarray, clusters: int, rng: np.random.Generator) -> f
     scores = []
     for resample in range(STABILITY_RESAMPLES):
         order = rng.permutation(len(scaled))
-        half = len(scaled) // 2
+        half = min(len(scaled) // 2, STABILITY_HALF)
         left = _kmeans(clusters, half, resample, n_init=3).fit(scaled[order[:half]])
-        right = _kmeans(clusters, half, 1000 + resample, n_init=3).fit(scaled[order[half:]])
+        right = _kmeans(clusters, half, 1000 + resample, n_init=3).fit(scaled[order[half:2 * half]])
         scores.append(adjusted_rand_score(left.predict(scaled), right.predict(scaled)))
     return float(np.mean(scores))
+
+
+def _silhouette(scaled: np.ndarray, labels: np.ndarray, random_state: int) -> float:
+    if len(set(labels)) < 2:
+        return -1.0
+    return float(silhouette_score(scaled, labels, sample_size=min(len(scaled), 5000), random_state=random_state))
 
 
 def score_candidates(matrix: np.ndarray, random_state: int = 42) -> list[Candidate]:
@@ -261,30 +271,38 @@ def score_candidates(matrix: np.ndarray, random_state: int = 42) -> list[Candida
         for clusters in SEGMENT_COUNTS:
             if clusters >= len(matrix) // 2:
                 break
+            # the smallest segment as the fit of the whole sample makes it (a half may miss an outlier)
             labels = _kmeans(clusters, len(scaled), random_state).fit_predict(scaled)
-            silhouette = float(silhouette_score(scaled, labels, sample_size=min(len(scaled), 5000),
-                                                random_state=random_state)) if len(set(labels)) > 1 else -1.0
+            stability = _stability(scaled, clusters, rng)
+            silhouette = _silhouette(scaled, labels, random_state)
             smallest = float(np.bincount(labels, minlength=clusters).min() / len(labels))
-            candidates.append(Candidate(name, clusters, _stability(scaled, clusters, rng), silhouette, smallest))
+            candidates.append(Candidate(name, clusters, stability, silhouette, smallest))
             log.info("candidate %s k=%d: stability %.3f, silhouette %.3f, smallest segment %.1f%%", name, clusters,
                      candidates[-1].stability, silhouette, 100 * smallest)
     return candidates
 
 
 def choose_model(candidates: list[Candidate]) -> Candidate:
-    """Among candidates whose smallest segment holds at least MIN_SEGMENT_SHARE of the customers: per
-    preprocessing the largest k whose stability reaches STABILITY_MIN; across preprocessings the
-    more stable pick (split-half agreement is scale-free, silhouettes of differently scaled spaces are
-    not comparable; silhouette breaks ties). The most stable candidate when none reaches the minimum."""
+    """Per preprocessing, the largest k whose stability reaches STABILITY_MIN among the candidates
+    whose smallest segment holds at least MIN_SEGMENT_SHARE of the customers (the finest partition
+    that reproduces); across preprocessings, the pick whose space reproduces best on the way to it:
+    the mean stability of its candidates from the smallest k up to the pick (a space with real groups
+    in it reproduces at every k below its pick, one that does not only by chance at some).
+    Split-half agreement is comparable across preprocessings; silhouettes of differently scaled spaces
+    are not. The most stable candidate when none reaches the minimum."""
     if not candidates:
         raise ValueError("no candidate segmentation: too few customers to segment")
-    candidates = [c for c in candidates if c.smallest_share >= MIN_SEGMENT_SHARE] or candidates
-    stable = [c for c in candidates if c.stability >= STABILITY_MIN]
-    if not stable:
-        return max(candidates, key=lambda c: (c.stability, c.clusters))
-    picks = [max((c for c in stable if c.preprocessing == name), key=lambda c: c.clusters)
-             for name in PREPROCESSINGS if any(c.preprocessing == name for c in stable)]
-    return max(picks, key=lambda c: (round(c.stability, 2), c.silhouette))
+    picks = []
+    for name in dict.fromkeys(c.preprocessing for c in candidates):
+        own = [c for c in candidates if c.preprocessing == name]
+        stable = [c for c in own if c.stability >= STABILITY_MIN and c.smallest_share >= MIN_SEGMENT_SHARE]
+        if stable:
+            pick = max(stable, key=lambda c: c.clusters)
+            picks.append((float(np.mean([c.stability for c in own if c.clusters <= pick.clusters])), pick))
+    if not picks:
+        usable = [c for c in candidates if c.smallest_share >= MIN_SEGMENT_SHARE] or candidates
+        return max(usable, key=lambda c: (c.stability, c.clusters))
+    return max(picks, key=lambda scored: scored[0])[1]
 
 
 # -- 3. the fit ---------------------------------------------------------------------------------------
@@ -547,9 +565,8 @@ def _keep_previous_shape(matrix: np.ndarray, previous: PreviousRun | None, rando
                     previous.preprocessing, previous.clusters, stability, KEEP_MIN)
         return None
     labels = _kmeans(previous.clusters, len(scaled), random_state).fit_predict(scaled)
-    silhouette = float(silhouette_score(scaled, labels, sample_size=min(len(scaled), 5000),
-                                        random_state=random_state))
-    return Candidate(previous.preprocessing, previous.clusters, stability, silhouette), scaling
+    return Candidate(previous.preprocessing, previous.clusters, stability,
+                     _silhouette(scaled, labels, random_state)), scaling
 
 
 def write_run(conn, result: SegmentationResult, features: pd.DataFrame, fitted: Fit, mapping: dict[int, int],
@@ -558,7 +575,9 @@ def write_run(conn, result: SegmentationResult, features: pd.DataFrame, fitted: 
     thresholds = {s.label: s.outlier_threshold for s in result.segments}
     versions = {"scikit-learn": sklearn.__version__, "numpy": np.__version__, "pandas": pd.__version__}
     selection = {"rule": f"last month's shape and scaling while its stability >= {KEEP_MIN}; else per "
-                         f"preprocessing the largest k with stability >= {STABILITY_MIN}, the more stable pick",
+                         f"preprocessing the largest k with stability >= {STABILITY_MIN}, across them the "
+                         "higher mean stability of the candidates up to that k",
+                 "stability_half": STABILITY_HALF, "stability_resamples": STABILITY_RESAMPLES,
                  "month_complete": result.month_complete, "kept_last_months_shape": kept_shape,
                  "scaling": scaling_parameters(fitted.pipeline),
                  "candidates": [c.__dict__ for c in candidates], "warm_started": fitted.warm_started,

@@ -93,6 +93,17 @@ def _churn_models_and_their_marts(settings, months=None) -> list[str]:
     return model_ids
 
 
+def _views(conn) -> dict[str, int]:
+    """Every view dbt built, with its oid: a re-created view gets a new one."""
+    with conn.cursor() as cur:
+        cur.execute("select n.nspname || '.' || c.relname, c.oid from pg_class as c "
+                    "join pg_namespace as n on n.oid = c.relnamespace "
+                    "where c.relkind = 'v' and n.nspname in ('staging', 'intermediate', 'marts')")
+        views = dict(cur.fetchall())
+    conn.rollback()
+    return views
+
+
 def _assert_equals_a_full_refresh(settings, conn) -> None:
     with conn.cursor() as cur:
         incremental = {table: _contents(cur, table, excluded) for table, excluded in MODELS.items()}
@@ -115,6 +126,8 @@ def test_night_by_night_equals_a_full_refresh(tiny_bank, tmp_path, settings, con
     replay_snapshots(settings)
     run_dbt(["run", "--exclude", "source:ml+"], settings)  # the first run builds everything
     _churn_models_and_their_marts(settings)
+    views = _views(conn)
+    assert len(views) >= 15, f"dbt's views: {sorted(views)}"
 
     # nights that add days to their months: a day, a month end, two days opening a month, a day more
     for night in (dt.date(2026, 7, 30), dt.date(2026, 7, 31), dt.date(2026, 8, 2), dt.date(2026, 8, 3)):
@@ -123,7 +136,17 @@ def test_night_by_night_equals_a_full_refresh(tiny_bank, tmp_path, settings, con
         first_new = (night - dt.timedelta(days=1) if night == dt.date(2026, 8, 2) else night).isoformat()
         assert set(_build_plans(caplog).values()) == {f"add days from {first_new}"}, \
             f"{night}: the new days should be added to their months"
+    assert _views(conn) == views, "a view whose definition did not change should not be re-created each night"
+    # a view whose definition differs from the model's (here its fingerprint), or that is missing, is rebuilt
+    with conn.cursor() as cur:
+        cur.execute("comment on view staging.stg_bank__products is 'an older definition'")
+        cur.execute("drop view staging.stg_bank__org_units cascade")
+    conn.commit()
+    run_dbt(["run", "--select", "stg_bank__products", "stg_bank__org_units"], settings)
+    rebuilt = {name for name, oid in _views(conn).items() if views.get(name) != oid}
+    assert rebuilt == {"staging.stg_bank__products", "staging.stg_bank__org_units"}, rebuilt
     _assert_equals_a_full_refresh(settings, conn)
+    assert not set(_views(conn).items()) & set(views.items()), "--full-refresh should re-create every view"
 
     # a month end re-scored by a retrained model, with no new delivery: the marts that read it follow
     [retrained] = _churn_models_and_their_marts(settings, [dt.date(2026, 7, 1)])

@@ -65,10 +65,14 @@ def test_the_data_chooses_the_shape_and_the_planted_groups_are_found(conn):
     assert all(0 <= c["stability"] <= 1 for c in selection["candidates"])
 
 
-def test_choice_rule_takes_the_finest_stable_partition_and_the_more_stable_preprocessing():
+def test_choice_rule_takes_the_finest_stable_partition_of_the_more_stable_preprocessing():
     candidates = [segmentation.Candidate("signed_log_robust", k, s, 0.3) for k, s in ((4, 0.99), (5, 0.95), (6, 0.7))]
-    candidates += [segmentation.Candidate("signed_log_standard", k, s, 0.5) for k, s in ((4, 0.85), (5, 0.6))]
+    # one lucky k that reproduces, above a smaller k that does not, does not make a space with groups in it
+    candidates += [segmentation.Candidate("signed_log_standard", k, s, 0.5) for k, s in ((4, 0.6), (5, 0.99), (6, 0.6))]
     assert choose_model(candidates) == candidates[1]
+    # a segment smaller than MIN_SEGMENT_SHARE disqualifies its candidate
+    tiny = segmentation.Candidate("signed_log_robust", 7, 0.97, 0.3, smallest_share=0.001)
+    assert choose_model(candidates + [tiny]) == candidates[1]
     # nothing reproduces: the most stable candidate
     shaky = [segmentation.Candidate("signed_log_robust", k, 0.5 + k / 100, 0.2) for k in (4, 5)]
     assert choose_model(shaky).clusters == 5

@@ -333,6 +333,21 @@ final as (
             when 'none' then 'closed this month'
             else 'no risk, no headroom'
         end as next_best_action_reason,
+        case actions.next_best_action
+            when 'collections_review' then '贷款分类为关注类或更差'
+            when 'retention_call' then coalesce(reasons.churn_risk_reasons_zh, '流失风险')
+            when 'retention_offer' then coalesce(reasons.churn_risk_reasons_zh, '流失风险')
+            when 'time_deposit_renewal' then '本月有定期存款到期且未续存'
+            when 'reactivation' then '本月及此前数月均无交易'
+            when 'move_to_digital_service' then '服务成本高于其创造的收益'
+            when
+                'offer_wealth_management'
+                then '潜力最大：理财，' || round(actions.wealth_headroom_cny) || ' 元'
+            when 'offer_loan' then '潜力最大：贷款，' || round(actions.loan_headroom_cny) || ' 元'
+            when 'grow_deposits' then '潜力：存款，' || round(actions.deposit_headroom_cny) || ' 元'
+            when 'none' then '本月已销户'
+            else '无风险，无潜力空间'
+        end as next_best_action_reason_zh,
         actions.p_active,
         actions.expected_transaction_days_30d,
         actions.deposit_headroom_cny,
