@@ -13,7 +13,7 @@ BROWSER := /usr/bin/chromium
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test run airflow setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt benchmark-models benchmark-segments
+.PHONY: demo test run airflow setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt benchmark-models benchmark-segments benchmark-reports
 
 demo: setup ## simulate a bank and run the whole pipeline through Airflow
 	$(PY) -m warehouse demo
@@ -74,3 +74,6 @@ benchmark-models: setup ## BG/NBD and churn model fitting and scoring time and p
 
 benchmark-segments: setup ## the segmentation at 100k customers: time and memory against a bare scikit-learn fit, ARI, appended to docs/benchmarks.md
 	$(PY) -m benchmarks.segmentation_benchmark --customers 100000 --days 62
+
+benchmark-reports: setup ## RM and branch PDFs per minute at a few hundred RMs, two worker processes against one, appended to docs/benchmarks.md
+	$(PY) -m benchmarks.reports_benchmark --customers 30000 --days 31

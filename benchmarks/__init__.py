@@ -1,8 +1,16 @@
 """Benchmarks: speed measured as ratios against a reference in the same run (never timed tests)."""
 
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+START = dt.date(2026, 7, 1)
 
 
 def report(lines: list[str], append_to_docs: bool) -> int:
@@ -13,3 +21,36 @@ def report(lines: list[str], append_to_docs: bool) -> int:
         with open(DOCS, "a") as handle:
             handle.write(text)
     return 0
+
+
+@contextmanager
+def simulated_warehouse(kind: str, customers: int, days: int, seed: int = 42) -> Iterator[tuple]:
+    """A scratch database of the warehouse's server holding ``customers`` simulated for ``days`` from
+    START, loaded, replayed through the history and built by dbt (every model that does not read
+    ``ml``); dropped afterwards. Yields (settings, the simulator's ground-truth folder)."""
+    from ingestion.load import load_pending
+    from simulator.bank import SimulationConfig, simulate
+    from warehouse.cli import ensure_warehouse
+    from warehouse.db import drop_database, ensure_database
+    from warehouse.settings import Settings
+    from warehouse.transform import replay_snapshots, run_dbt
+
+    server = ensure_warehouse().rsplit("/", 1)[0]
+    name = f"bench_{kind}_{uuid.uuid4().hex[:8]}"
+    ensure_database(f"{server}/postgres", name)
+    end = START + dt.timedelta(days=days - 1)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            landing, truth = Path(tmp) / "landing", Path(tmp) / "truth"
+            print(f"simulating {customers:,} customers, {START} to {end} ...", flush=True)
+            simulate(SimulationConfig(customers=customers, start_date=START, end_date=end, seed=seed), landing, truth)
+            settings = Settings.from_env({"WAREHOUSE_URL": f"{server}/{name}", "BANK_LANDING_DIR": str(landing),
+                                          "BANK_REPORTS_DIR": str(Path(tmp) / "reports")})
+            print("loading, replaying the history, dbt run ...", flush=True)
+            load_pending(settings, end)
+            run_dbt(["seed"], settings)
+            replay_snapshots(settings)
+            run_dbt(["run", "--exclude", "source:ml+"], settings)
+            yield settings, truth
+    finally:
+        drop_database(f"{server}/postgres", name)

@@ -26,18 +26,12 @@ import logging
 import resource
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
-from benchmarks import report
-from ingestion.load import load_pending
-from simulator.bank import SimulationConfig, simulate
-from warehouse.cli import ensure_warehouse
-from warehouse.db import connect, drop_database, ensure_database
+from benchmarks import START, report, simulated_warehouse
+from warehouse.db import connect
 from warehouse.settings import Settings
-from warehouse.transform import replay_snapshots, run_dbt
+from warehouse.transform import run_dbt
 
 
 def measure(url: str) -> dict:
@@ -80,38 +74,19 @@ def main(argv: list[str] | None = None) -> int:
     from ml.quality import segmentation_quality, segmentation_section
 
     logging.basicConfig(level=logging.WARNING)
-    server = ensure_warehouse().rsplit("/", 1)[0]
-    name = f"bench_seg_{uuid.uuid4().hex[:8]}"
-    ensure_database(f"{server}/postgres", name)
-    url = f"{server}/{name}"
-    start = dt.date(2026, 7, 1)
-    end = start + dt.timedelta(days=args.days - 1)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            landing, truth = Path(tmp) / "landing", Path(tmp) / "truth"
-            print(f"simulating {args.customers:,} customers, {start} to {end} ...", flush=True)
-            simulate(SimulationConfig(customers=args.customers, start_date=start, end_date=end, seed=42), landing,
-                     truth)
-            settings = Settings.from_env({"WAREHOUSE_URL": url, "BANK_LANDING_DIR": str(landing)})
-            print("loading, replaying the history, dbt run ...", flush=True)
-            load_pending(settings, end)
-            run_dbt(["seed"], settings)
-            replay_snapshots(settings)
-            run_dbt(["run", "--exclude", "source:ml+"], settings)
-            print("segmenting (child process) ...", flush=True)
-            child = subprocess.run([sys.executable, "-m", "benchmarks.segmentation_benchmark", "--measure", url],
-                                   capture_output=True, text=True)
-            if child.returncode != 0:
-                raise RuntimeError(f"the segmentation child failed:\n{child.stderr[-4000:]}")
-            result = json.loads(child.stdout.strip().splitlines()[-1])
-            run_dbt(["run", "--select", "source:ml+"], settings)
-            with connect(settings) as conn:
-                quality = segmentation_section(*segmentation_quality(conn, truth / "customer_truth.csv"))
-    finally:
-        drop_database(f"{server}/postgres", name)
+    with simulated_warehouse("seg", args.customers, args.days) as (settings, truth):
+        print("segmenting (child process) ...", flush=True)
+        child = subprocess.run([sys.executable, "-m", "benchmarks.segmentation_benchmark", "--measure",
+                                settings.warehouse_url], capture_output=True, text=True)
+        if child.returncode != 0:
+            raise RuntimeError(f"the segmentation child failed:\n{child.stderr[-4000:]}")
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        run_dbt(["run", "--select", "source:ml+"], settings)
+        with connect(settings) as conn:
+            quality = segmentation_section(*segmentation_quality(conn, truth / "customer_truth.csv"))
     ratio = result["job_s"] / result["reference_s"]
     lines = [f"\n## Segmentation at {args.customers:,} customers ({dt.date.today():%Y-%m-%d})", "",
-             f"`benchmarks/segmentation_benchmark.py`: {args.days} simulated days from {start}, "
+             f"`benchmarks/segmentation_benchmark.py`: {args.days} simulated days from {START}, "
              f"{len(result['months'])} complete months segmented by `segment_new_months` (one child process, "
              "its own peak memory). The reference, in the same run: one bare scikit-learn `KMeans(n_init=10)` "
              "of the last month at the job's k, on standardised log features.", "",

@@ -14,8 +14,9 @@ Runs when `bank_customer_value` has built the value marts (their asset):
    month's kept while it still reproduces), segment ids matched to last month's, names, profiles
    and outlier thresholds, all in `ml`; a past month is re-run with `python -m warehouse segment`;
 2. `dbt build` of the models that read `ml` (`customer_segments_monthly`, the migrations, segments
-   against tiers, the outlier reason in retention); emits the segments' asset, on which (with the
-   churn risk's) `bank_rm_reports` runs.
+   against tiers, the outlier reason in retention, the report marts); emits the segments' asset,
+   its extra `{"months": [...]}` the months segmented, on which (with the churn risk's)
+   `bank_rm_reports` runs and builds those months' reports.
 """
 
 
@@ -39,13 +40,15 @@ def bank_customer_segments():
             return segment(conn)
 
     @task(outlets=[CUSTOMER_SEGMENTS])
-    def dbt_build_segment_marts(run_ids: list[str]) -> None:
+    def dbt_build_segment_marts(run_ids: list[str], *, outlet_events=None) -> None:
         import logging
 
         from warehouse.transform import run_dbt
 
         logging.getLogger(__name__).info("new segmentation runs: %s", ", ".join(run_ids) or "none")
         run_dbt(["build", "--select", "source:ml+"])
+        # the months segmented (a run id starts with its month): the reports DAG builds those
+        outlet_events[CUSTOMER_SEGMENTS].extra = {"months": sorted({run_id[:7] for run_id in run_ids})}
 
     dbt_build_segment_marts(segment_new_months())
 

@@ -1,4 +1,5 @@
-"""RM reports: one PDF per relationship manager, once the segments and the churn risk are built."""
+"""RM reports: one PDF per relationship manager and one per branch, in each configured language,
+once the segments and the churn risk are built; one mapped task per RM and per branch."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ from warehouse.schedule import CHURN_RISK, CUSTOMER_SEGMENTS, RM_REPORTS, start_
 DOC = """
 ### Bank RM reports
 Runs when both the segments (`bank_customer_segments`) and the churn risk (`bank_customer_value`)
-have been built since its last run: one PDF per relationship manager about their own customers
-(reports/rm_report.py), from `marts.customer_segments`, written to the reports folder.
+have been built since its last run (reports/, from the report marts `marts.rm_report_books` and
+`marts.rm_report_customers`):
+1. `list_rm_reports`, `list_branch_reports`: the months of the run — `conf {"month": "YYYY-MM"}`
+   if given, else the months the segments' asset events say were segmented (none on a night
+   that segmented no new month), else the logical date's month — and their books;
+2. `render_rm_report` (one mapped task per RM) and `render_branch_report` (one per branch): the PDF
+   in each language of `BANK_REPORT_LANGUAGES`, replacing its file and its entry in
+   `<reports>/<YYYY-MM>/manifest.json`; one book's failure does not stop the others;
+3. `check_reports` (runs whatever happened above): fails, naming them, if any report of the run is
+   missing from the manifest; emits the reports' asset when all are there.
 """
 
 
@@ -25,21 +34,66 @@ have been built since its last run: one PDF per relationship manager about their
     default_args=task_defaults(),
 )
 def bank_rm_reports():
-    @task(outlets=[RM_REPORTS])
-    def render_rm_reports() -> list[str]:
+    @task
+    def list_reports(level: str, **context) -> list[dict]:
+        import datetime as dt
         import logging
 
-        from reports.rm_report import render_all
+        from reports.books import list_books, months_of_run
+        from warehouse.db import connect
+
+        try:
+            events = list(context["triggering_asset_events"][CUSTOMER_SEGMENTS])
+        except KeyError:
+            events = []
+        segmented = sorted({m for e in events for m in (e.extra or {}).get("months", [])}) if events else None
+        logical_date = context.get("logical_date")
+        months = months_of_run((context["dag_run"].conf or {}).get("month"), segmented,
+                               logical_date.date() if logical_date else None)
+        since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        with connect() as conn:
+            keys = [key for month in months for key in list_books(conn, month, level)]
+        logging.getLogger(__name__).info("%d %s reports for %s", len(keys), level,
+                                         ", ".join(f"{m:%Y-%m}" for m in months) or "no month")
+        return [{**key.to_dict(), "since": since} for key in keys]
+
+    @task(map_index_template="{{ book_label }}")
+    def render_report(book: dict) -> list[str]:
+        from airflow.sdk import get_current_context
+
+        from reports.books import BookKey
+        from reports.publish import publish
         from warehouse.db import connect
         from warehouse.settings import Settings
 
+        key = BookKey.from_dict(book)
+        get_current_context()["book_label"] = str(key)
         settings = Settings.from_env()
         with connect(settings) as conn:
-            paths = render_all(conn, settings.reports_dir, settings.currency)
-        logging.getLogger(__name__).info("%d RM reports in %s", len(paths), settings.reports_dir)
-        return [str(p) for p in paths]
+            entries = publish(conn, key, settings.reports_dir, settings.report_languages, settings.currency)
+        return [e["file"] for e in entries]
 
-    render_rm_reports()
+    @task(trigger_rule="all_done", outlets=[RM_REPORTS])
+    def check_reports(*listed: list[dict]) -> int:
+        from reports.books import BookKey
+        from reports.publish import missing_reports
+        from warehouse.settings import Settings
+
+        settings = Settings.from_env()
+        books = [book for level in listed for book in level]
+        keys = [BookKey.from_dict(book) for book in books]
+        since = min((book["since"] for book in books), default="")
+        missing = missing_reports(settings.reports_dir, keys, settings.report_languages, since)
+        if missing:
+            raise RuntimeError(f"{len(missing)} of {len(keys) * len(settings.report_languages)} reports were not "
+                               f"built (see their render task's log): {', '.join(missing)}")
+        return len(keys)
+
+    rms = list_reports.override(task_id="list_rm_reports")("rm")
+    branches = list_reports.override(task_id="list_branch_reports")("branch")
+    rendered = [render_report.override(task_id="render_rm_report").expand(book=rms),
+                render_report.override(task_id="render_branch_report").expand(book=branches)]
+    rendered >> check_reports(rms, branches)
 
 
 bank_rm_reports()

@@ -159,7 +159,10 @@ def _print_summary(settings: Settings, url: str, run_log: Path, what: str) -> No
                            group by 1, 2, 3, 4 order by 2""")
             runs = cur.fetchall()
             run = runs[-1]
-    reports = sorted((settings.reports_dir / f"{run[1]:%Y-%m}").glob("*.pdf"))
+    from reports.publish import read_manifest
+
+    month_dir = settings.reports_dir / f"{run[1]:%Y-%m}"
+    reports = read_manifest(month_dir)["reports"]
 
     print(f"\n{what}")
     print(f"  raw: {deliveries} deliveries ({first} to {last}), {loaded:,} rows loaded, {quarantined:,} quarantined, "
@@ -176,11 +179,15 @@ def _print_summary(settings: Settings, url: str, run_log: Path, what: str) -> No
     print(f"  tiers for {run[1]:%Y-%m}: " + ", ".join(f"{t} {n}" for t, n in tiers))
     for run_id, month, clusters, preprocessing, segments in runs:
         print(f"  segments {month:%Y-%m} (run {run_id}, {preprocessing}, k={clusters}): {segments}")
-    print(f"  {len(reports)} RM reports:")
-    for path in reports[:3]:
-        print(f"    {path}")
-    if len(reports) > 3:
-        print(f"    ... and {len(reports) - 3} more in {reports[0].parent}")
+    rms = sorted({e["portfolio_id"] for e in reports if e["level"] == "rm"})
+    branches = sorted({e["portfolio_id"] for e in reports if e["level"] == "branch"})
+    print(f"  reports for {run[1]:%Y-%m}: {len(rms)} RM{'s' * (len(rms) != 1)} and {len(branches)} "
+          f"branch{'es' * (len(branches) != 1)}, in {', '.join(sorted({e['language'] for e in reports})) or '-'}; "
+          f"{len(reports)} PDFs listed in {month_dir / 'manifest.json'}:")
+    first = settings.report_languages[0]
+    shown = [e for e in reports if e["language"] == first]
+    for entry in [e for e in shown if e["level"] == "branch"][:2] + [e for e in shown if e["level"] == "rm"][:3]:
+        print(f"    {month_dir / entry['file']}  ({entry['pages']} pages)")
     print(f"  Airflow run log: {run_log}")
     print("\nConnect a BI tool or psql:")
     print(f"  psql {url}" + ("        (or: make psql)" if url == EmbeddedWarehouse.default().running_url() else ""))

@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EMBEDDED_DATABASE = "warehouse"
+REPORT_LANGUAGES = ("zh", "en")  # what reports/labels.py translates
 SERVER_USER = "pgserver"  # the embedded server's OS user when we are root (Postgres refuses to run as root)
 
 
@@ -87,6 +88,8 @@ class Settings:
     # the reporting currency's label in reports (BANK_CURRENCY); the figures are the bank's own
     # amounts, whatever their currency: the *_cny names are the contract's, see docs/adopting.md
     currency: str = "CNY"
+    # the languages each report is built in (BANK_REPORT_LANGUAGES, comma-separated, zh and/or en)
+    report_languages: tuple[str, ...] = ("zh", "en")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -107,6 +110,7 @@ class Settings:
             dbt_project_dir=Path(env.get("DBT_PROJECT_DIR", PROJECT_DIR / "dbt_project")),
             dbt_target=env.get("DBT_TARGET", "warehouse"),
             currency=env.get("BANK_CURRENCY", "CNY").strip() or "CNY",
+            report_languages=_languages(env.get("BANK_REPORT_LANGUAGES", "zh,en")),
         )
 
     def dbt_env(self) -> dict[str, str]:
@@ -121,3 +125,12 @@ class Settings:
             "WAREHOUSE_PASSWORD": unquote(parts.password or ""),
             "WAREHOUSE_DATABASE": (parts.path or "/postgres").lstrip("/") or "postgres",
         }
+
+
+def _languages(text: str) -> tuple[str, ...]:
+    languages = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [lang for lang in languages if lang not in REPORT_LANGUAGES]
+    if unknown or not languages:
+        raise SettingsError(f"BANK_REPORT_LANGUAGES={text!r}: give one or more of {', '.join(REPORT_LANGUAGES)}, "
+                            "comma-separated (e.g. zh,en)")
+    return languages

@@ -1,5 +1,6 @@
 """The whole pipeline on a tiny bank, through Airflow, against a real Postgres."""
 
+import hashlib
 import json
 import math
 import re
@@ -172,15 +173,43 @@ def test_the_model_quality_report_is_written_from_the_ground_truth(pipeline, tin
     assert all(0 <= float(row[3]) <= 1 for row in rows[:2])  # the ARI of each month
 
 
-def test_each_rm_pdf_lists_exactly_that_rms_customers(pipeline, db):
+def test_each_rm_pdf_lists_that_rms_customers_and_the_marts_figures(pipeline, db):
     settings = pipeline[0]
-    pdfs = sorted((settings.reports_dir / "2026-08").glob("*.pdf"))
-    db.execute("select rm_id, array_agg(customer_id order by customer_id) from marts.customer_segments group by 1")
-    books = dict(db.fetchall())
-    assert sorted(p.stem for p in pdfs) == sorted(books)
+    month_dir = settings.reports_dir / "2026-08"
+    # whom each RM's PDF must list, worked out from the mart: the call list, who moved up or down,
+    # who left, the top 20 by value, and who has an open complaint
+    db.execute("""select rm_id, customer_id from (
+                      select *, row_number() over (partition by rm_id, is_in_book order by value_rank, customer_id)
+                          as place
+                      from marts.rm_report_customers where month_start_date = '2026-08-01') as c
+                  where call_list_rank is not null or (is_in_book and migration in ('up', 'down'))
+                      or not is_in_book or (is_in_book and place <= 20) or (is_in_book and open_complaints > 0)""")
+    expected = {}
+    for rm_id, customer_id in db.fetchall():
+        expected.setdefault(rm_id, set()).add(customer_id)
+    db.execute("""select portfolio_id, customers, assets_under_management_cny, loans_cny, current_value_cny,
+                         potential_value_cny, value_at_risk_cny, customers_at_risk
+                  from marts.rm_report_books where month_start_date = '2026-08-01' and portfolio_level = 'rm'
+                      and portfolio_id <> 'unassigned'""")
+    books = {row[0]: row[1:] for row in db.fetchall()}
+    pdfs = sorted(month_dir.glob("RM*.en.pdf"))
+    assert sorted(p.name.split(".")[0] for p in pdfs) == sorted(books)
+    assert sorted(month_dir.glob("RM*.zh.pdf")) and len(list(month_dir.glob("RM*.zh.pdf"))) == len(pdfs)
     for pdf in pdfs:
-        text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
-        assert sorted(set(re.findall(r"C\d{8}", text))) == books[pdf.stem], pdf.name
+        rm_id = pdf.name.split(".")[0]
+        pages = [page.extract_text() for page in PdfReader(pdf).pages]
+        text = "\n".join(pages)
+        assert set(re.findall(r"C\d{8}", text)) == expected.get(rm_id, set()), pdf.name
+        glance = pages[0].split("Call list")[0]
+        for figure in books[rm_id]:
+            assert f"{float(figure):,.0f}" in glance, (pdf.name, figure)
+    manifest = json.loads((month_dir / "manifest.json").read_text())
+    files = sorted(p.name for p in month_dir.glob("*.pdf"))
+    assert sorted(e["file"] for e in manifest["reports"]) == files
+    assert any(f.startswith("branch-") for f in files)
+    for entry in manifest["reports"]:
+        assert entry["pages"] == len(PdfReader(month_dir / entry["file"]).pages)
+        assert entry["sha256"] == hashlib.sha256((month_dir / entry["file"]).read_bytes()).hexdigest()
 
 
 def test_running_again_changes_nothing(pipeline, db):
@@ -197,7 +226,10 @@ def test_running_again_changes_nothing(pipeline, db):
               "order by customer_id, month_start_date)) from marts.customer_retention_monthly")
     db.execute(scores)
     scores_before = db.fetchone()
+    manifest = settings.reports_dir / "2026-08" / "manifest.json"
+    reports_before = sorted(e["file"] for e in json.loads(manifest.read_text())["reports"])
     airflow_local.run_pipeline(LOGICAL_DATE, env)
+    assert sorted(e["file"] for e in json.loads(manifest.read_text())["reports"]) == reports_before
     db.execute("select count(*), max(batch_id) from raw.deposit_balances")
     assert db.fetchone() == raw_before
     db.execute("select md5(string_agg(customer_id || month_start_date || value_tier || current_value_cny, ',' "
