@@ -15,7 +15,8 @@ have been built since its last run (reports/, from the report marts `marts.rm_re
 1. `list_rm_reports`, `list_branch_reports`: the months of the run — `conf {"month": "YYYY-MM"}`
    if given, else the months the segments' asset events say were segmented (none on a night
    that segmented no new month), else the logical date's month — and their books;
-2. `render_rm_report` (one mapped task per RM) and `render_branch_report` (one per branch): the PDF
+2. `render_rm_report` (one mapped task per RM) and `render_branch_report` (one per branch, and one
+   for the head-office summary of the whole bank): the PDF
    in each language of `BANK_REPORT_LANGUAGES`, replacing its file and its entry in
    `<reports>/<YYYY-MM>/manifest.json`; one book's failure does not stop the others;
 3. `check_reports` (runs whatever happened above): fails, naming them, if any report of the run is
@@ -35,7 +36,7 @@ have been built since its last run (reports/, from the report marts `marts.rm_re
 )
 def bank_rm_reports():
     @task
-    def list_reports(level: str, **context) -> list[dict]:
+    def list_reports(levels: list[str], **context) -> list[dict]:
         import datetime as dt
         import logging
 
@@ -52,8 +53,8 @@ def bank_rm_reports():
                                logical_date.date() if logical_date else None)
         since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         with connect() as conn:
-            keys = [key for month in months for key in list_books(conn, month, level)]
-        logging.getLogger(__name__).info("%d %s reports for %s", len(keys), level,
+            keys = [key for month in months for key in list_books(conn, month, tuple(levels))]
+        logging.getLogger(__name__).info("%d %s reports for %s", len(keys), "/".join(levels),
                                          ", ".join(f"{m:%Y-%m}" for m in months) or "no month")
         return [{**key.to_dict(), "since": since} for key in keys]
 
@@ -89,8 +90,8 @@ def bank_rm_reports():
                                f"built (see their render task's log): {', '.join(missing)}")
         return len(keys)
 
-    rms = list_reports.override(task_id="list_rm_reports")("rm")
-    branches = list_reports.override(task_id="list_branch_reports")("branch")
+    rms = list_reports.override(task_id="list_rm_reports")(["rm"])
+    branches = list_reports.override(task_id="list_branch_reports")(["branch", "bank"])
     rendered = [render_report.override(task_id="render_rm_report").expand(book=rms),
                 render_report.override(task_id="render_branch_report").expand(book=branches)]
     rendered >> check_reports(rms, branches)

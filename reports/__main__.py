@@ -2,7 +2,8 @@
 
     python -m reports --month 2026-09 --rm RM0001 --lang zh
     python -m reports --month 2026-09 --branch BR01
-    python -m reports --month 2026-09 --all          # every RM and branch, as the DAG does
+    python -m reports --month 2026-09 --head-office
+    python -m reports --month 2026-09 --all          # every RM and branch and the head office
     python -m reports --month 2026-09 --list         # the books there are
 
 The warehouse is ``WAREHOUSE_URL`` (or the embedded one), the folder ``BANK_REPORTS_DIR``, the
@@ -15,7 +16,7 @@ import argparse
 import logging
 import sys
 
-from reports.books import BookKey, list_books, parse_month
+from reports.books import BANK, BookKey, list_books, parse_month
 from reports.document import FontMissing
 from reports.publish import publish, publish_month
 from warehouse.settings import REPORT_LANGUAGES, Settings, SettingsError
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--rm", help="one RM's report (their RM id)")
     which.add_argument("--branch", help="one branch's summary (its branch id)")
+    which.add_argument("--head-office", action="store_true", help="the head-office summary of the whole bank")
     which.add_argument("--all", action="store_true", help="every RM's and every branch's report of the month")
     which.add_argument("--list", action="store_true", help="list the month's books and build nothing")
     parser.add_argument("--lang", choices=REPORT_LANGUAGES, action="append",
@@ -48,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.all:
                 entries, failures = publish_month(conn, month, settings.reports_dir, languages, settings.currency)
             else:
-                key = BookKey(month, "rm" if args.rm else "branch", args.rm or args.branch)
+                key = (BookKey(month, "bank", BANK) if args.head_office
+                       else BookKey(month, "rm" if args.rm else "branch", args.rm or args.branch))
                 entries, failures = publish(conn, key, settings.reports_dir, languages, settings.currency), []
     except (ValueError, LookupError, FontMissing, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)

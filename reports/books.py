@@ -1,12 +1,16 @@
 """What a report shows, read from the report marts for one book and one month.
 
-A book is an RM's customers (level ``rm``) or a branch's (``branch``, by the customers' home
-sub-branch). Its figures come from ``marts.rm_report_books`` (one row per book and month, with the
-changes against last month and the month's data completeness) and its customers from
-``marts.rm_report_customers`` (one row per customer and month); a branch book also reads its RMs'
-rows of ``marts.rm_report_books`` and the branch's rows of the product and channel profitability
-marts. Every query reads one mart and filters it; nothing here joins or recomputes a figure, so each
-number in a PDF is a mart's, traceable from there to the deliveries (docs/value-model.md).
+A book is an RM's customers (level ``rm``), a branch's (``branch``, by the customers' home
+sub-branch) or the whole bank's (``bank``, the head-office summary). Its figures come from
+``marts.rm_report_books`` (one row per book and month, with the changes against last month and the
+month's data completeness) and its customers from ``marts.rm_report_customers`` (one row per
+customer and month); a branch book also reads its RMs' rows of ``marts.rm_report_books`` and the
+branch's rows of the product and channel profitability marts. The bank's book reads aggregates
+only (its branches' rows, the profitability marts summed by product and channel,
+``marts.segments_vs_tiers_monthly``) and of its customers only the bank's call list and top
+customers, so it costs the same at a million customers as at a thousand. Every query reads one
+mart and filters it; nothing here joins or recomputes a figure, so each number in a PDF is a
+mart's, traceable from there to the deliveries (docs/value-model.md).
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-LEVELS = ("rm", "branch")
+LEVELS = ("rm", "branch", "bank")
+BANK = "bank"  # the bank book's portfolio_id
 UNASSIGNED = "unassigned"  # the marts' id for customers without an RM or a branch: no reader, no report
 MARTS = ("marts.rm_report_books", "marts.rm_report_customers")
 BRANCH_MARTS = MARTS + ("marts.product_profitability_monthly", "marts.channel_profitability_monthly")
+BANK_MARTS = BRANCH_MARTS + ("marts.segments_vs_tiers_monthly",)
 TIERS = ("platinum", "gold", "iron", "lead")
 TOP_CUSTOMERS = 20
 BRANCH_CALL_LIST = 30
@@ -54,13 +60,14 @@ class Book:
     key: BookKey
     summary: dict  # the book's row of marts.rm_report_books
     customers: list[dict]  # its rows of marts.rm_report_customers, the customers who left included
-    rms: list[dict] = field(default_factory=list)  # branch: its RMs' rows of marts.rm_report_books
+    members: list[dict] = field(default_factory=list)  # a branch's RMs', the bank's branches' rows of rm_report_books
     products: list[dict] = field(default_factory=list)  # branch: marts.product_profitability_monthly
     channels: list[dict] = field(default_factory=list)  # branch: marts.channel_profitability_monthly
+    segment_tiers: list[dict] = field(default_factory=list)  # bank: marts.segments_vs_tiers_monthly
 
     @property
     def marts(self) -> tuple[str, ...]:
-        return BRANCH_MARTS if self.key.level == "branch" else MARTS
+        return {"rm": MARTS, "branch": BRANCH_MARTS, "bank": BANK_MARTS}[self.key.level]
 
     @property
     def in_book(self) -> list[dict]:
@@ -100,6 +107,16 @@ class Book:
     @property
     def segments(self) -> list[dict]:
         """The segments of the book's customers: name, profile (both languages) and how many, largest first."""
+        if self.key.level == "bank":
+            counts = Counter()
+            names = {}
+            for cell in self.segment_tiers:
+                counts[cell["segment_id"]] += cell["customers"]
+                names[cell["segment_id"]] = cell
+            return [{"segment_id": s, "customers": n, "segment_name": names[s]["segment_name"],
+                     "segment_name_zh": names[s]["segment_name_zh"], "segment_profile": None,
+                     "segment_profile_zh": None}
+                    for s, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
         counts = Counter(c["segment_id"] for c in self.in_book if c["segment_id"] is not None)
         first = {}
         for c in self.in_book:
@@ -108,18 +125,35 @@ class Book:
                     "segment_name", "segment_name_zh", "segment_profile", "segment_profile_zh")}}
                 for s, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
-    def tier_counts(self, customers: list[dict] | None = None) -> dict[str, int]:
-        counts = Counter(c["value_tier"] for c in (self.in_book if customers is None else customers))
-        return {tier: counts.get(tier, 0) for tier in TIERS}
+    def tier_counts(self) -> dict[str, int]:
+        """The book's customers per tier, as rm_report_books counts them."""
+        return {tier: self.summary[f"{tier}_customers"] for tier in TIERS}
 
-    def crosstab(self, row_key: str) -> list[tuple[dict, dict[str, int]]]:
-        """Customers in the book by ``row_key`` (a column, e.g. sub_branch_id or segment_id) × tier;
-        each row is (its first customer, for the row's names; the counts per tier)."""
-        rows: dict = {}
-        for c in self.in_book:
-            rows.setdefault(c[row_key], []).append(c)
-        return [(members[0], self.tier_counts(members))
-                for _, members in sorted(rows.items(), key=lambda item: (item[0] is None, str(item[0])))]
+    def tier_mix(self) -> list[tuple[dict, dict[str, int]]]:
+        """Customers per tier of each part of the book: a branch's sub-branches (its customers by
+        sub_branch_id), the bank's branches (their rows); (the part's first row, for its name; counts)."""
+        if self.key.level == "bank":
+            return [(m, {tier: m[f"{tier}_customers"] for tier in TIERS})
+                    for m in sorted(self.members, key=lambda m: m["portfolio_id"])]
+        return _by_tier(self.in_book, "sub_branch_id")
+
+    def segments_by_tier(self) -> list[tuple[dict, dict[str, int]]]:
+        """Customers per segment × tier; (the segment's first row, for its names; counts per tier)."""
+        if self.key.level == "bank":
+            cells: dict = {}
+            for cell in self.segment_tiers:
+                cells.setdefault(cell["segment_id"], (cell, dict.fromkeys(TIERS, 0)))[1][cell["value_tier"]] = \
+                    cell["customers"]
+            return [cells[s] for s in sorted(cells)]
+        return _by_tier(self.in_book, "segment_id")
+
+
+def _by_tier(customers: list[dict], row_key: str) -> list[tuple[dict, dict[str, int]]]:
+    rows: dict = {}
+    for c in customers:
+        rows.setdefault(c[row_key], []).append(c)
+    return [(members[0], {tier: sum(m["value_tier"] == tier for m in members) for tier in TIERS})
+            for _, members in sorted(rows.items(), key=lambda item: (item[0] is None, str(item[0])))]
 
 
 def parse_month(text: str | dt.date) -> dt.date:
@@ -154,13 +188,13 @@ def _rows(cur, query: str, params: tuple) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def list_books(conn, month: dt.date, level: str | None = None) -> list[BookKey]:
-    """Every book with a row in ``marts.rm_report_books`` for ``month`` (of one ``level``, or both),
-    the unassigned ones left out (nobody reads them; the branch books hold their customers)."""
+def list_books(conn, month: dt.date, levels: tuple[str, ...] = LEVELS) -> list[BookKey]:
+    """Every book of ``levels`` with a row in ``marts.rm_report_books`` for ``month``, the unassigned
+    ones left out (nobody reads them; the branch and bank books hold their customers)."""
     with conn.cursor() as cur:
         cur.execute("""select portfolio_level, portfolio_id from marts.rm_report_books
-                       where month_start_date = %s and portfolio_id <> %s and (%s is null or portfolio_level = %s)
-                       order by portfolio_level desc, portfolio_id""", (month, UNASSIGNED, level, level))
+                       where month_start_date = %s and portfolio_id <> %s and portfolio_level = any(%s)
+                       order by portfolio_level desc, portfolio_id""", (month, UNASSIGNED, list(levels)))
         return [BookKey(month, lvl, pid) for lvl, pid in cur.fetchall()]
 
 
@@ -181,15 +215,18 @@ def read_book(conn, key: BookKey) -> Book:
             raise LookupError(f"marts.rm_report_books has no {key.level} book {key.portfolio_id!r} in "
                               f"{key.month:%Y-%m} (months built: {months}). Check the id, or load the month's "
                               "deliveries and run the bank_customer_value DAG, which builds the marts")
+        if key.level == "bank":
+            return _read_bank(cur, key, summary[0])
         column = "rm_id" if key.level == "rm" else "branch_id"
         customers = _rows(cur, f"""select * from marts.rm_report_customers
                                    where month_start_date = %s and {column} = %s
                                    order by value_rank, customer_id""", (key.month, key.portfolio_id))
         book = Book(key, summary[0], customers)
         if key.level == "branch":
-            book.rms = _rows(cur, """select * from marts.rm_report_books
-                                     where month_start_date = %s and portfolio_level = 'rm' and branch_id = %s
-                                     order by current_value_cny desc, portfolio_id""", (key.month, key.portfolio_id))
+            book.members = _rows(cur, """select * from marts.rm_report_books
+                                         where month_start_date = %s and portfolio_level = 'rm' and branch_id = %s
+                                         order by current_value_cny desc, portfolio_id""",
+                                 (key.month, key.portfolio_id))
             book.products = _rows(cur, """select * from marts.product_profitability_monthly
                                           where month_start_date = %s and branch_id = %s
                                           order by contribution_cny desc, product_code""",
@@ -197,4 +234,32 @@ def read_book(conn, key: BookKey) -> Book:
             book.channels = _rows(cur, """select * from marts.channel_profitability_monthly
                                           where month_start_date = %s and branch_id = %s
                                           order by contribution_cny desc, channel""", (key.month, key.portfolio_id))
+    return book
+
+
+def _read_bank(cur, key: BookKey, summary: dict) -> Book:
+    """The head-office book: aggregates, and of the customers the bank's call list and top customers."""
+    call_list = _rows(cur, """select * from marts.rm_report_customers
+                              where month_start_date = %s and is_in_book and call_list_rank is not null
+                              order by retention_priority_order, value_at_risk_cny desc nulls last, customer_id
+                              limit %s""", (key.month, BRANCH_CALL_LIST))
+    top = _rows(cur, """select * from marts.rm_report_customers where month_start_date = %s and is_in_book
+                        order by value_rank, customer_id limit %s""", (key.month, TOP_CUSTOMERS))
+    customers = list({c["customer_id"]: c for c in call_list + top}.values())
+    book = Book(key, summary, customers)
+    book.members = _rows(cur, """select * from marts.rm_report_books
+                                 where month_start_date = %s and portfolio_level = 'branch'
+                                 order by current_value_cny desc, portfolio_id""", (key.month,))
+    sums = {"product": ("product_code, product_family", "accounts_held, daily_average_balance_cny, income_cny, "
+                        "credit_cost_cny, account_cost_to_serve_cny, contribution_cny",
+                        "marts.product_profitability_monthly"),
+            "channel": ("channel", "transaction_count, customers, fee_income_cny, cost_to_serve_cny, contribution_cny",
+                        "marts.channel_profitability_monthly")}
+    for part, (keys, figures, mart) in sums.items():
+        totals = ", ".join(f"sum({f}) as {f}" for f in figures.split(", "))
+        rows = _rows(cur, f"select {keys}, {totals} from {mart} where month_start_date = %s group by {keys} "
+                          f"order by contribution_cny desc, {keys}", (key.month,))
+        setattr(book, f"{part}s", rows)
+    book.segment_tiers = _rows(cur, """select * from marts.segments_vs_tiers_monthly where month_start_date = %s
+                                       order by segment_id, value_tier""", (key.month,))
     return book

@@ -241,7 +241,7 @@ class _Story:
             (self.t("branch"), f"{summary['branch_name'] or ''} ({summary['branch_id']})"),
             (self.t("month"), month_name(self.lang, self.book.key.month)),
             (self.t("data_as_of"), f"{summary['data_as_of_date'] or '—'}"),
-        ]
+        ][self.book.key.level == "bank":]
         if self.book.key.level == "rm":
             facts.insert(0, (self.t("rm"), f"{summary['rm_name'] or ''} ({summary['portfolio_id']})"))
             facts.insert(1, (self.t("sub_branch"), summary["sub_branch_name"] or ""))
@@ -317,6 +317,16 @@ class _Story:
             self.items.append(_table(rows, [30, 40, 40, 30], numeric_from=3))
             self.items.append(Spacer(1, 2 * mm))
 
+    def migration_counts(self):
+        """The bank's migrations as counts (its lists would run to thousands of customers)."""
+        summary = self.book.summary
+        self.heading("migrations")
+        rows = [[self.t("figure"), self.t("customers")]]
+        rows += [[self.t(key), money(summary[column])] for key, column in (
+            ("moved_up", "customers_moved_up"), ("moved_down", "customers_moved_down"),
+            ("entered", "customers_entered"), ("left", "customers_left"), ("open_complaints", "open_complaints"))]
+        self.items.append(_table(rows, [60, 30], numeric_from=1))
+
     def top_customers(self):
         self.heading("top_customers")
         rows = [[self.t("rank"), self.t("customer"), self.t("name"), self.t("tier"), self.t("segment"),
@@ -341,21 +351,22 @@ class _Story:
     # --- the branch's own parts ---------------------------------------------------------------------
 
     def league(self):
-        self.heading("league")
-        rows = [[self.t("rank"), self.t("rm"), self.t("rm_name"), self.t("customers"), self.amount_label("value"),
+        bank = self.book.key.level == "bank"
+        self.heading("branch_league" if bank else "league")
+        rows = [[self.t("rank"), self.t("branch" if bank else "rm"), self.t("name"), self.t("customers"),
+                 self.amount_label("value"),
                  self.amount_label("growth"), self.t("at_risk"), self.amount_label("value_at_risk"),
                  self.amount_label("left_value")]]
-        rows += [[str(n), r["portfolio_id"], self.cell(r["rm_name"]), money(r["customers"]),
-                  money(r["current_value_cny"]), change(r["current_value_cny_change"]), money(r["customers_at_risk"]),
-                  money(r["value_at_risk_cny"]), money(r["value_left_cny"])]
-                 for n, r in enumerate(self.book.rms, start=1)]
+        rows += [[str(n), r["portfolio_id"], self.cell(r["branch_name"] if bank else r["rm_name"]),
+                  money(r["customers"]), money(r["current_value_cny"]), change(r["current_value_cny_change"]),
+                  money(r["customers_at_risk"]), money(r["value_at_risk_cny"]), money(r["value_left_cny"])]
+                 for n, r in enumerate(self.book.members, start=1)]
         self.items.append(_table(rows, [10, 20, 30, 20, 32, 32, 18, 35, 38], numeric_from=3))
 
-    def crosstab(self, heading: str, row_key: str, label):
+    def crosstab(self, heading: str, column: str, parts: list[tuple[dict, dict[str, int]]], label):
         self.heading(heading)
-        rows = [[self.t("sub_branch" if row_key == "sub_branch_id" else "segment")]
-                + [self.w(t) for t in TIERS] + [self.t("total")]]
-        for first, counts in self.book.crosstab(row_key):
+        rows = [[self.t(column)] + [self.w(t) for t in TIERS] + [self.t("total")]]
+        for first, counts in parts:
             rows.append([self.cell(label(first))] + [str(counts[t]) for t in TIERS] + [str(sum(counts.values()))])
         self.items.append(_table(rows, [60, 22, 22, 22, 22, 22], numeric_from=1))
 
@@ -393,22 +404,33 @@ def _rm_story(story: _Story) -> list:
 
 
 def _branch_story(story: _Story) -> list:
+    """The branch summary; at the bank level the head-office summary, its parts the branches."""
     book, lang = story.book, story.lang
     zh = lang == "zh"
-    story.cover(text(lang, "branch_title", branch_name=book.summary["branch_name"] or book.key.portfolio_id,
-                     branch_id=book.key.portfolio_id, month=month_name(lang, book.key.month)))
+    if book.key.level == "bank":
+        story.cover(text(lang, "bank_title", month=month_name(lang, book.key.month)))
+    else:
+        story.cover(text(lang, "branch_title", branch_name=book.summary["branch_name"] or book.key.portfolio_id,
+                         branch_id=book.key.portfolio_id, month=month_name(lang, book.key.month)))
     story.at_a_glance()
     story.league()
     story.items.append(PageBreak())
     story.pyramid_and_segments()
-    story.crosstab("tier_mix", "sub_branch_id", lambda c: c["sub_branch_name"] or c["sub_branch_id"])
-    story.crosstab("segments_vs_tiers", "segment_id",
+    if book.key.level == "bank":
+        story.crosstab("tier_mix_branch", "branch", book.tier_mix(), lambda m: m["branch_name"] or m["portfolio_id"])
+    else:
+        story.crosstab("tier_mix", "sub_branch", book.tier_mix(), lambda c: c["sub_branch_name"] or c["sub_branch_id"])
+    story.crosstab("segments_vs_tiers", "segment", book.segments_by_tier(),
                    lambda c: (c["segment_name_zh"] if zh else c["segment_name"]) or text(lang, "segment_none"))
     story.profitability()
     story.heading("branch_call_list", count=len(book.call_list))
     story.call_list(book.call_list, with_rm=True)
-    story.migrations()
-    story.complaints()
+    if book.key.level == "bank":
+        story.top_customers()
+        story.migration_counts()
+    else:
+        story.migrations()
+        story.complaints()
     return story.items
 
 
@@ -419,8 +441,9 @@ def render(book: Book, lang: str, path: Path, currency: str = "CNY", today: dt.d
     story = _Story(book, lang, currency)
     items = _rm_story(story) if book.key.level == "rm" else _branch_story(story)
     summary = book.summary
-    who = (f"{summary['rm_name'] or ''} ({book.key.portfolio_id})" if book.key.level == "rm"
-           else f"{summary['branch_name'] or ''} ({book.key.portfolio_id})")
+    who = {"rm": f"{summary['rm_name'] or ''} ({book.key.portfolio_id})",
+           "branch": f"{summary['branch_name'] or ''} ({book.key.portfolio_id})",
+           "bank": text(lang, "head_office")}[book.key.level]
     kind = text(lang, f"report_kind_{book.key.level}")
     header = f"{kind} · " + text(lang, "header", who=who, month=month_name(lang, book.key.month))
     source = text(lang, "source", marts=", ".join(book.marts), run=summary["segmentation_run_id"] or "—",

@@ -59,6 +59,9 @@ _TEXT = {
         "complaints_branch": "Open complaints in the branch",
         "report_kind_rm": "RM report", "report_kind_branch": "Branch summary",
         "sub_branches": "Sub-branches",
+        "bank_title": "Head office: the bank's customers, {month}", "head_office": "Head office",
+        "report_kind_bank": "Head-office summary", "branch_league": "Branch league table",
+        "tier_mix_branch": "Tier mix by branch", "entered": "Entered (first month)",
     },
     "zh": {
         "rm_title": "{rm_name}（{rm_id}）：您的客户，{month}",
@@ -106,6 +109,9 @@ _TEXT = {
         "complaints_branch": "分行未结投诉",
         "report_kind_rm": "客户经理报告", "report_kind_branch": "分行汇总",
         "sub_branches": "支行",
+        "bank_title": "总行：全行客户，{month}", "head_office": "总行",
+        "report_kind_bank": "总行汇总", "branch_league": "分行排行榜",
+        "tier_mix_branch": "各分行层级分布", "entered": "新进（首月）",
     },
 }
 

@@ -1,11 +1,12 @@
 """Where the reports are written and what records them.
 
 ``<reports_dir>/<YYYY-MM>/<rm_id>.<lang>.pdf`` for an RM, ``branch-<branch_id>.<lang>.pdf`` for a
-branch, and beside them ``manifest.json``: one entry per file (the book, the language, its SHA-256,
-pages and customers, the runs its figures come from, when it was built). A report is written to a
-temporary file and moved into place, and its manifest entry replaces the one of the same file under
-a lock, so re-running a month replaces its reports and never duplicates them, and reports built at
-the same time (one Airflow task per RM) do not lose each other's entries.
+branch, ``head-office.<lang>.pdf`` for the bank, and beside them ``manifest.json``: one entry per
+file (the book, the language, its SHA-256, pages and customers, the runs its figures come from,
+when it was built). A report is written to a temporary file and moved into place, and its manifest
+entry replaces the one of the same file under a lock, so re-running a month replaces its reports
+and never duplicates them, and reports built at the same time (one Airflow task per RM) do not
+lose each other's entries.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from reports.books import BookKey, list_books, read_book
+from reports.books import LEVELS, BookKey, list_books, read_book
 from reports.document import render
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,8 @@ def report_path(reports_dir: Path, key: BookKey, lang: str) -> Path:
     """The report's file, never outside ``reports_dir`` whatever the book's id holds (the contract
     already quarantines an id that is not a plain code)."""
     root = Path(reports_dir).resolve()
-    name = f"{key.portfolio_id}.{lang}.pdf" if key.level == "rm" else f"branch-{key.portfolio_id}.{lang}.pdf"
+    name = {"rm": f"{key.portfolio_id}.{lang}.pdf", "branch": f"branch-{key.portfolio_id}.{lang}.pdf",
+            "bank": f"head-office.{lang}.pdf"}[key.level]
     path = (root / f"{key.month:%Y-%m}" / name).resolve()
     if path.parent.parent != root:
         raise ValueError(f"{key.level} id {key.portfolio_id!r} (marts.rm_report_books) would write its report outside "
@@ -109,11 +111,11 @@ def publish(conn, key: BookKey, reports_dir: Path, languages: Iterable[str], cur
 
 
 def publish_month(conn, month: dt.date, reports_dir: Path, languages: Iterable[str], currency: str = "CNY",
-                  level: str | None = None) -> tuple[list[dict], list[tuple[BookKey, Exception]]]:
+                  levels: tuple[str, ...] = LEVELS) -> tuple[list[dict], list[tuple[BookKey, Exception]]]:
     """Every book's reports for ``month``, one after another: (entries, failures). A book that fails is
     logged and the others are still built."""
     languages = list(languages)
-    keys = list_books(conn, month, level)
+    keys = list_books(conn, month, levels)
     if not keys:
         raise LookupError(f"marts.rm_report_books has no book in {month:%Y-%m}: load the month's deliveries and "
                           "run the bank_customer_value DAG first")

@@ -46,6 +46,9 @@ def _summary(**values):
         "current_value_cny_change": Decimal("-883"), "potential_value_cny_change": Decimal("60258"),
         "value_at_risk_cny_change": None, "customers_at_risk_change": -3,
         "segmentation_run_id": "2026-09-abc", "churn_model_id": "churn-2026-09-xyz", "value_left_cny": Decimal("0"),
+        "platinum_customers": 1, "gold_customers": 1, "iron_customers": 0, "lead_customers": 1,
+        "customers_moved_up": 1, "customers_moved_down": 0, "customers_entered": 0, "customers_left": 1,
+        "open_complaints": 2,
     }
     return {**row, **values}
 
@@ -66,11 +69,17 @@ def _book(level="rm"):
         _customer("C00000004", customer_name="孙丽", value_rank=1500, is_in_book=False, value_tier="iron",
                   from_tier="iron", migration="stayed", current_value_cny=Decimal("32")),
     ]
-    key = BookKey(SEPTEMBER, level, "RM0007" if level == "rm" else "BR01")
+    key = BookKey(SEPTEMBER, level, {"rm": "RM0007", "branch": "BR01", "bank": "bank"}[level])
     book = Book(key, _summary(portfolio_id=key.portfolio_id), customers)
-    if level == "branch":
-        book.rms = [_summary(), _summary(portfolio_id="RM0008", rm_name="刘洋", current_value_cny=Decimal("-237434"),
-                                         current_value_cny_change=Decimal("-257874"))]
+    if level == "bank":
+        book.members = [_summary(portfolio_id="BR01"), _summary(portfolio_id="BR02", branch_name="第2分行",
+                                                               platinum_customers=7)]
+        book.segment_tiers = [{"segment_id": 1, "segment_name": "wealth investors", "segment_name_zh": "理财客户",
+                               "value_tier": "gold", "customers": 29}]
+    if level != "rm":
+        book.members = book.members or [
+            _summary(), _summary(portfolio_id="RM0008", rm_name="刘洋", current_value_cny=Decimal("-237434"),
+                                 current_value_cny_change=Decimal("-257874"))]
         book.products = [{"product_code": "ML30", "product_family": "loan", "accounts_held": 76,
                           "daily_average_balance_cny": Decimal("52704210"), "income_cny": Decimal("9601"),
                           "credit_cost_cny": Decimal("690199"), "account_cost_to_serve_cny": Decimal("912"),
@@ -148,6 +157,15 @@ def test_the_branch_report_ranks_its_rms_and_shows_product_and_channel_profitabi
     assert "HKD" in text and "CNY" not in text
 
 
+def test_the_head_office_summary_ranks_the_branches_from_aggregates(tmp_path):
+    path = tmp_path / "head-office.zh.pdf"
+    document.render(_book("bank"), "zh", path)
+    text = "\n".join(_text(path))
+    assert "总行：全行客户，2026年9月" in text and "分行排行榜" in text and "第2分行" in text
+    assert "各分行层级分布" in text and "理财客户" in text and "29" in text
+    assert "marts.segments_vs_tiers_monthly" in text
+
+
 def test_a_missing_font_fails_with_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv(document.FONT_ENV, str(tmp_path / "none.ttf"))
     with pytest.raises(document.FontMissing, match=r"none.ttf.*does not exist.*make setup"):
@@ -192,7 +210,7 @@ def test_one_books_failure_does_not_lose_the_others(tmp_path, monkeypatch):
         def rollback(self):
             self.rollbacks += 1
 
-    monkeypatch.setattr(publish, "list_books", lambda conn, month, level=None: keys)
+    monkeypatch.setattr(publish, "list_books", lambda conn, month, levels: keys)
     monkeypatch.setattr(publish, "read_book", read)
     entries, failures = publish.publish_month(Connection(), SEPTEMBER, tmp_path, ["en"])
     assert [e["file"] for e in entries] == ["RM0001.en.pdf", "RM0003.en.pdf"]

@@ -1,5 +1,5 @@
--- One row per book per month: each RM's customers (portfolio_level rm) and each branch's (by the
--- customers' home sub-branch, portfolio_level branch), summed from rm_report_customers so that a
+-- One row per book per month: each RM's customers (portfolio_level rm), each branch's (by the
+-- customers' home sub-branch, portfolio_level branch) and the bank's (head office, bank), summed from rm_report_customers so that a
 -- report's totals are the sums of the rows it lists. Customers closed in the month are out of the
 -- book (counted in customers_left). Each figure beside last month's, and the month's data
 -- completeness (deliveries loaded, lines quarantined and still waiting, the loader's
@@ -26,13 +26,23 @@ quarantined_rows as (
 books as (
     select
         month_start_date,
-        case when grouping(rm_id) = 0 then 'rm' else 'branch' end as portfolio_level,
-        case when grouping(rm_id) = 0 then rm_id else branch_id end as portfolio_id,
+        case
+            when grouping(rm_id) = 0 then 'rm'
+            when grouping(branch_id) = 0 then 'branch'
+            else 'bank'
+        end as portfolio_level,
+        case
+            when grouping(rm_id) = 0 then rm_id
+            when grouping(branch_id) = 0 then branch_id
+            else 'bank'
+        end as portfolio_id,
         case when grouping(rm_id) = 0 then max(rm_name) end as rm_name,
         -- an RM's customers may sit in several sub-branches: the RM's own is the one most of them do
-        mode() within group (order by sub_branch_name) as sub_branch_name,
-        mode() within group (order by branch_id) as branch_id,
-        mode() within group (order by branch_name) as branch_name,
+        case when grouping(rm_id) = 0 then mode() within group (order by sub_branch_name) end as sub_branch_name,
+        case when grouping(branch_id) = 0 or grouping(rm_id) = 0 then mode() within group (order by branch_id) end
+            as branch_id,
+        case when grouping(branch_id) = 0 or grouping(rm_id) = 0 then mode() within group (order by branch_name) end
+            as branch_name,
         max(month_end_date) as month_end_date,
         count(*) filter (where is_in_book) as customers,
         coalesce(sum(assets_under_management_cny) filter (where is_in_book), 0) as assets_under_management_cny,
@@ -54,7 +64,7 @@ books as (
         max(segmentation_run_id) as segmentation_run_id,
         max(churn_model_id) as churn_model_id
     from report_customers
-    group by grouping sets ((month_start_date, rm_id), (month_start_date, branch_id))
+    group by grouping sets ((month_start_date, rm_id), (month_start_date, branch_id), (month_start_date))
 ),
 
 completeness as (
