@@ -181,8 +181,10 @@ def _print_summary(settings: Settings, url: str, run_log: Path, what: str) -> No
         print(f"  segments {month:%Y-%m} (run {run_id}, {preprocessing}, k={clusters}): {segments}")
     rms = sorted({e["portfolio_id"] for e in reports if e["level"] == "rm"})
     branches = sorted({e["portfolio_id"] for e in reports if e["level"] == "branch"})
-    print(f"  reports for {run[1]:%Y-%m}: {len(rms)} RM{'s' * (len(rms) != 1)} and {len(branches)} "
-          f"branch{'es' * (len(branches) != 1)}, in {', '.join(sorted({e['language'] for e in reports})) or '-'}; "
+    head_office = " and head office" if any(e["level"] == "bank" for e in reports) else ""
+    print(f"  reports for {run[1]:%Y-%m}: {len(rms)} RM{'s' * (len(rms) != 1)}, {len(branches)} "
+          f"branch{'es' * (len(branches) != 1)}{head_office}, "
+          f"in {', '.join(sorted({e['language'] for e in reports})) or '-'}; "
           f"{len(reports)} PDFs listed in {month_dir / 'manifest.json'}:")
     first = settings.report_languages[0]
     shown = [e for e in reports if e["language"] == first]

@@ -25,7 +25,7 @@ def test_the_worked_example_runs_through_both_dags_to_the_reports(database_url):
     result = _run(database_url, "--name", "small_bank_test")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "raw: 3 deliveries (2025-03-01 to 2025-03-03), 53 rows loaded, 0 quarantined" in result.stdout
-    assert "reports for 2025-03: 2 RMs and 1 branch, in en, zh" in result.stdout
+    assert "reports for 2025-03: 2 RMs, 1 branch and head office, in en, zh" in result.stdout
     assert "reports/2025-03/RM01.zh.pdf" in result.stdout and "reports/2025-03/RM02.zh.pdf" in result.stdout
     with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
         # the overdraft is a day of lending: -120.00 at 18.25% against the demand deposit's FTP rate

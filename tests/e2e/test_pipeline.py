@@ -206,7 +206,7 @@ def test_each_rm_pdf_lists_that_rms_customers_and_the_marts_figures(pipeline, db
     manifest = json.loads((month_dir / "manifest.json").read_text())
     files = sorted(p.name for p in month_dir.glob("*.pdf"))
     assert sorted(e["file"] for e in manifest["reports"]) == files
-    assert any(f.startswith("branch-") for f in files)
+    assert any(f.startswith("branch-") for f in files) and {"head-office.en.pdf", "head-office.zh.pdf"} <= set(files)
     for entry in manifest["reports"]:
         assert entry["pages"] == len(PdfReader(month_dir / entry["file"]).pages)
         assert entry["sha256"] == hashlib.sha256((month_dir / entry["file"]).read_bytes()).hexdigest()
