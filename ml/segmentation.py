@@ -88,6 +88,11 @@ MATCH_MAX_DISTANCE = 0.5
 SMOOTHING_WEIGHTS = (1.0, 0.7, 0.5, 0.3, 0.2, 0.1, 0.0)
 ID_KEPT_MIN = 0.95
 UNCHANGED_MOVE = 0.1
+# A customer of last month stays in last month's segment (where it still exists) while its centroid
+# is at most STICKY_MARGIN farther than the nearest one: a customer on the border between two
+# segments does not flip back and forth with the noise of a month; one whose behaviour moved them
+# well into another segment moves.
+STICKY_MARGIN = 0.2
 OUTLIER_FENCE = 3.0
 
 # A segment is named after the features on which its members' median stands out from all customers':
@@ -416,6 +421,25 @@ def smooth_centroids(fitted: Fit, mapping: dict[int, int], previous: dict[int, n
     return smoothed, weight, {"unchanged_customers": int(unchanged.sum()), **scores}
 
 
+def stick_to_previous(fitted: Fit, mapping: dict[int, int], customer_ids: pd.Series, matrix: np.ndarray,
+                      before: pd.DataFrame) -> tuple[Fit, int]:
+    """Keep last month's customers in last month's segment while its centroid is at most STICKY_MARGIN
+    farther than the nearest (``before``: last month's customer_id and segment_id). Returns the fit
+    with those labels and distances, and how many customers it kept from moving."""
+    label_of = {segment_id: label for label, segment_id in mapping.items()}
+    previous = pd.Series(customer_ids.to_numpy()).map(before.set_index("customer_id")["segment_id"]).map(label_of)
+    rows = np.flatnonzero(previous.notna().to_numpy())
+    if not len(rows):
+        return fitted, 0
+    labels, distances = fitted.labels.copy(), fitted.distances.copy()
+    last_label = previous.to_numpy()[rows].astype(int)
+    to_last = fitted.pipeline.transform(matrix[rows])[np.arange(len(rows)), last_label]
+    stay = to_last <= (1 + STICKY_MARGIN) * distances[rows]
+    held = int(np.sum(stay & (last_label != labels[rows])))
+    labels[rows[stay]], distances[rows[stay]] = last_label[stay], to_last[stay]
+    return Fit(fitted.pipeline, labels, distances, float(np.sum(distances ** 2)), fitted.warm_started), held
+
+
 def previous_members(conn, previous: PreviousRun) -> pd.DataFrame:
     """Last month's customers: their segment in its run and their features that month."""
     with conn.cursor() as cur:
@@ -639,10 +663,16 @@ def segment_month(conn, month: dt.date, *, random_state: int = 42) -> Segmentati
                  np.array([centroids[i] for i in sorted(centroids)]) if centroids else None, random_state)
     mapping, new_ids, retired = match_segments(fitted.pipeline, centroids, next_id)
     smoothing: dict = {"weight": 1.0}
-    if kept is not None:
-        fitted, weight, scores = smooth_centroids(fitted, mapping, centroids, matrix, features["customer_id"],
-                                                  previous_members(conn, previous))
-        smoothing = {"weight": weight, "kept_share_by_weight": scores}
+    if previous is not None:
+        before = previous_members(conn, previous)
+        if kept is not None:
+            fitted, weight, scores = smooth_centroids(fitted, mapping, centroids, matrix, features["customer_id"],
+                                                      before)
+            smoothing = {"weight": weight, "kept_share_by_weight": scores}
+        fitted, held = stick_to_previous(fitted, mapping, features["customer_id"], matrix, before)
+        smoothing.update({"sticky_margin": STICKY_MARGIN, "customers_held_in_last_months_segment": held})
+        log.info("%s: %d customers stay in last month's segment (within %.0f%% of the nearest centroid)",
+                 f"{month:%Y-%m}", held, STICKY_MARGIN * 100)
     result = SegmentationResult(f"{month:%Y-%m}-{uuid.uuid4().hex[:12]}", month, len(features), choice.clusters,
                                 choice.preprocessing, fitted.inertia, choice.silhouette,
                                 month_complete=valued_months(conn).get(month, False), new_segment_ids=new_ids,

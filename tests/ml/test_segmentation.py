@@ -196,3 +196,29 @@ def test_a_bank_too_small_to_choose_k_gets_one_segment(conn):
         assert cur.fetchone() == (1, None)
         cur.execute("select count(*), count(distinct segment_id) from ml.customer_segments")
         assert cur.fetchone() == (6, 1)
+
+
+def test_a_customer_on_the_border_stays_in_last_months_segment_and_a_clear_mover_moves():
+    from sklearn.cluster import KMeans
+    from sklearn.pipeline import Pipeline
+
+    axis = 4  # a feature taken as it is (no log): distances can be worked out by hand
+    centres = np.zeros((2, len(FEATURES)))
+    centres[1, axis] = 10.0
+    scaling = segmentation.fixed_preprocessor([0.0] * len(FEATURES), [1.0] * len(FEATURES))
+    kmeans = KMeans(n_clusters=2, n_init=1, random_state=0).fit(centres)
+    pipeline = Pipeline([*scaling.steps, ("kmeans", kmeans)])
+    near, far = int(kmeans.predict(centres[:1])[0]), int(kmeans.predict(centres[1:])[0])
+    mapping = {near: 3, far: 8}  # the label at 0 is segment 3, the one at 10 segment 8
+    matrix = np.zeros((4, len(FEATURES)))
+    matrix[:, axis] = [4.8, 4.0, 4.8, 4.8]  # segment 8's centre is 5.2 / 6.0 away against 4.8 / 4.0 to 3's
+    fitted = segmentation._refit_distances(pipeline, matrix)
+    assert list(fitted.labels) == [near] * 4
+    customers = pd.Series(["C1", "C2", "C3", "C4"])
+    before = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "segment_id": [8, 8, 5]})  # 5 retired; C4 is new
+    held, moved = segmentation.stick_to_previous(fitted, mapping, customers, matrix, before)
+    # C1: 5.2 <= 1.2 x 4.8, stays in 8; C2: 6.0 > 1.2 x 4.0, moves to 3; C3's segment is gone; C4 is new
+    assert [mapping[int(label)] for label in held.labels] == [8, 3, 3, 3]
+    assert moved == 1
+    assert np.allclose(held.distances, [5.2, 4.0, 4.8, 4.8])
+    assert held.inertia == pytest.approx(5.2 ** 2 + 4.0 ** 2 + 4.8 ** 2 * 2)
