@@ -318,36 +318,22 @@ final as (
         actions.next_best_action,
         next_best_actions.action_en as next_best_action_en,
         next_best_actions.action_zh as next_best_action_zh,
-        case actions.next_best_action
-            when 'collections_review' then 'loan classified special mention or worse'
-            when 'retention_call' then coalesce(reasons.churn_risk_reasons, 'churn risk')
-            when 'retention_offer' then coalesce(reasons.churn_risk_reasons, 'churn risk')
-            when 'time_deposit_renewal' then 'a time deposit matured this month and was not rolled over'
-            when 'reactivation' then 'no transaction in the month nor the months before'
-            when 'move_to_digital_service' then 'the relationship costs more than it earns'
-            when
-                'offer_wealth_management'
-                then 'largest headroom: wealth, ' || round(actions.wealth_headroom_cny) || ' CNY'
-            when 'offer_loan' then 'largest headroom: loans, ' || round(actions.loan_headroom_cny) || ' CNY'
-            when 'grow_deposits' then 'headroom: deposits, ' || round(actions.deposit_headroom_cny) || ' CNY'
-            when 'none' then 'closed this month'
-            else 'no risk, no headroom'
-        end as next_best_action_reason,
-        case actions.next_best_action
-            when 'collections_review' then '贷款分类为关注类或更差'
-            when 'retention_call' then coalesce(reasons.churn_risk_reasons_zh, '流失风险')
-            when 'retention_offer' then coalesce(reasons.churn_risk_reasons_zh, '流失风险')
-            when 'time_deposit_renewal' then '本月有定期存款到期且未续存'
-            when 'reactivation' then '本月及此前数月均无交易'
-            when 'move_to_digital_service' then '服务成本高于其创造的收益'
-            when
-                'offer_wealth_management'
-                then '潜力最大：理财，' || round(actions.wealth_headroom_cny) || ' 元'
-            when 'offer_loan' then '潜力最大：贷款，' || round(actions.loan_headroom_cny) || ' 元'
-            when 'grow_deposits' then '潜力：存款，' || round(actions.deposit_headroom_cny) || ' 元'
-            when 'none' then '本月已销户'
-            else '无风险，无潜力空间'
-        end as next_best_action_reason_zh,
+        -- why this action, in words: the seed's template with the churn reasons or the headroom filled in
+        {%- for suffix, lang, no_reasons in [('', 'en', 'churn risk'), ('_zh', 'zh', '流失风险')] %}
+        replace(
+            replace(
+                next_best_actions.reason_{{ lang }},
+                '{risk_reasons}',
+                coalesce(reasons.churn_risk_reasons{{ suffix }}, '{{ no_reasons }}')
+            ),
+            '{amount}',
+            coalesce(round(case actions.next_best_action
+                when 'offer_wealth_management' then actions.wealth_headroom_cny
+                when 'offer_loan' then actions.loan_headroom_cny
+                when 'grow_deposits' then actions.deposit_headroom_cny
+            end)::text, '')
+        ) as next_best_action_reason{{ suffix }},
+        {%- endfor %}
         actions.p_active,
         actions.expected_transaction_days_30d,
         actions.deposit_headroom_cny,
