@@ -1,9 +1,9 @@
 -- One row per book per month: each RM's customers (portfolio_level rm), each branch's (by the
 -- customers' home sub-branch, portfolio_level branch) and the bank's (head office, bank), summed
 -- from rm_report_customers so that a report's totals are the sums of the rows it lists. Customers
--- closed in the month are out of the book (counted in customers_left). Each figure beside last month's, and the month's data
--- completeness (deliveries loaded, lines quarantined and still waiting, the loader's
--- reconciliation of every delivery) and the runs the figures come from.
+-- closed in the month are out of the book (counted in customers_left). Each figure beside last
+-- month's, and the month's data completeness (deliveries loaded, lines quarantined and still
+-- waiting, the loader's reconciliation of every delivery) and the runs the figures come from.
 -- Rebuilt from the first month rm_report_customers rebuilt, reading the month before for the changes.
 {%- set since_month = 'least(' ~ first_changed_month() ~ ', ' ~ first_rescored_month() ~ ', '
     ~ first_resegmented_month() ~ ')' if is_incremental() else none %}
