@@ -155,9 +155,18 @@ def _page_canvas(header: str, source: str, lang: str):
     return PageCanvas
 
 
-def _table(rows: list[list], widths: list[float], numeric_from: int | None = None) -> Table:
-    """A table with a header row repeated on each page; columns from ``numeric_from`` right-aligned."""
-    table = Table(rows, repeatRows=1, colWidths=[w * mm for w in widths], hAlign="LEFT")
+_HEADER = ParagraphStyle("header", fontName=FONT, fontSize=7.5, leading=9, textColor=colors.white)
+_HEADER_RIGHT = ParagraphStyle("header_right", parent=_HEADER, alignment=2)
+
+
+def _table(rows: list[list], widths: list[float], numeric_from: int | None = None, right: tuple[int, ...] = ()
+           ) -> Table:
+    """A table with a header row repeated on each page (its labels wrap within their column);
+    columns from ``numeric_from`` on, and the columns ``right``, right-aligned."""
+    right = set(right) | (set(range(numeric_from, len(widths))) if numeric_from is not None else set())
+    header = [Paragraph(escape(str(label)), _HEADER_RIGHT if i in right else _HEADER)
+              for i, label in enumerate(rows[0])]
+    table = Table([header, *rows[1:]], repeatRows=1, colWidths=[w * mm for w in widths], hAlign="LEFT")
     style = [
         ("FONT", (0, 0), (-1, -1), FONT, 7.5),
         ("BACKGROUND", (0, 0), (-1, 0), HEADER_BLUE),
@@ -167,8 +176,7 @@ def _table(rows: list[list], widths: list[float], numeric_from: int | None = Non
         ("TOPPADDING", (0, 0), (-1, -1), 1.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
     ]
-    if numeric_from is not None:
-        style.append(("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"))
+    style += [("ALIGN", (column, 0), (column, -1), "RIGHT") for column in sorted(right)]
     table.setStyle(TableStyle(style))
     return table
 
@@ -288,9 +296,7 @@ class _Story:
             if with_rm:
                 row.insert(1, c["rm_id"])
             rows.append(row)
-        table = _table(rows, widths)
-        table.setStyle(TableStyle([("ALIGN", (5 + with_rm, 0), (6 + with_rm, -1), "RIGHT")]))
-        self.items.append(table)
+        self.items.append(_table(rows, widths, right=(5 + with_rm, 6 + with_rm)))
 
     def pyramid_and_segments(self):
         self.heading("pyramid")
