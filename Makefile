@@ -6,6 +6,8 @@ UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
+# make test runs the test files on this many workers (pytest-xdist); 1 runs them one after another
+TEST_WORKERS ?= 2
 PY := $(VENV)/bin/python
 # Debian's Chromium, for the test that opens Airflow's UI (installed when we are root, as on CI)
 BROWSER := /usr/bin/chromium
@@ -46,7 +48,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 pytest: setup
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
 
 warehouse-start: setup ## start the embedded Postgres (kept running until warehouse-stop)
 	$(PY) -m warehouse start

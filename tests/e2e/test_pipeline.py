@@ -9,6 +9,7 @@ import pytest
 from pypdf import PdfReader
 
 from ingestion import contract
+from tests.conftest import dbt_target_path
 from warehouse import airflow_local
 
 pytestmark = pytest.mark.e2e
@@ -268,8 +269,8 @@ def test_dbt_docs_generate_documents_every_mart(pipeline):
 
     settings = pipeline[0]
     run_dbt(["docs", "generate"], settings)
-    catalog = json.loads((settings.dbt_project_dir / "target" / "catalog.json").read_text())
-    manifest = json.loads((settings.dbt_project_dir / "target" / "manifest.json").read_text())
+    catalog = json.loads((dbt_target_path() / "catalog.json").read_text())
+    manifest = json.loads((dbt_target_path() / "manifest.json").read_text())
     documented = {n["metadata"]["name"] for n in catalog["nodes"].values() if n["metadata"]["schema"] == "marts"}
     assert {"customer_value_monthly", "customer_360", "dim_customer", "fct_transactions"} <= documented
     assert {e["name"] for e in manifest["exposures"].values()} == {"rm_monthly_reports", "bi_customer_value_marts"}
