@@ -24,6 +24,7 @@ from reportlab.lib import colors  # noqa: E402
 from reportlab.lib.pagesizes import A4, landscape  # noqa: E402
 from reportlab.lib.styles import ParagraphStyle  # noqa: E402
 from reportlab.lib.units import mm  # noqa: E402
+from reportlab.lib.utils import simpleSplit  # noqa: E402
 from reportlab.pdfbase import pdfmetrics  # noqa: E402
 from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
 from reportlab.pdfgen import canvas  # noqa: E402
@@ -150,7 +151,8 @@ def _page_canvas(header: str, source: str, lang: str):
             self.line(MARGIN, height - 9.5 * mm, width - MARGIN, height - 9.5 * mm)
             self.setFillColor(colors.HexColor("#555555"))
             self.setFont(FONT, 6.5)
-            self.drawString(MARGIN, 6 * mm, source)
+            for line, words in enumerate(reversed(simpleSplit(source, FONT, 6.5, width - 2 * MARGIN))):
+                self.drawString(MARGIN, (6 + 3 * line) * mm, words)
 
     return PageCanvas
 
@@ -193,7 +195,9 @@ def _charts(book: Book, lang: str) -> Image:
     left.barh(names, counts, left=[(widest - c) / 2 for c in counts],
               color=[TIER_COLOURS[t] for t in TIERS][::-1])
     for y, c in enumerate(counts):
-        left.text(widest / 2, y, f"{c:,}", ha="center", va="center", color="white", fontsize=9, fontproperties=font)
+        inside = c >= widest * 0.2  # a narrow bar has its count beside it
+        left.text(widest / 2 if inside else (widest + c) / 2 + widest * 0.02, y, f"{c:,}", ha="center" if inside
+                  else "left", va="center", color="white" if inside else "black", fontsize=9, fontproperties=font)
     left.set_xticks([])
     left.set_title(text(lang, "tier_chart"), fontproperties=font, fontsize=10)
     labels = [segment_name(lang, s).rstrip(" *") for s in segments][::-1] or [text(lang, "segment_none")]
@@ -302,12 +306,12 @@ class _Story:
         self.heading("pyramid")
         self.items.append(_charts(self.book, self.lang))
         segments = self.book.segments
-        if segments:
+        if segments and self.book.key.level != "bank":  # the bank's segments are the chart's bars
             zh = self.lang == "zh"
             rows = [[self.t("segment"), self.t("your_customers"), self.t("profile")]]
             rows += [[self.cell(s["segment_name_zh"] if zh else s["segment_name"]), str(s["customers"]),
                       self.cell(s["segment_profile_zh"] if zh else s["segment_profile"])] for s in segments]
-            self.items.append(_table(rows, [50, 25, WIDTH / mm - 75]))
+            self.items.append(_table(rows, [50, 25, WIDTH / mm - 75], right=(1,)))
             self.para(self.t("outlier_note"), self.s.note)
 
     def migrations(self):
