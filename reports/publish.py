@@ -143,6 +143,6 @@ def missing_reports(reports_dir: Path, keys: Iterable[BookKey], languages: Itera
         if month not in built:
             entries = read_manifest(Path(reports_dir).resolve() / month)["reports"]
             built[month] = {e["file"] for e in entries if e["built_at"] >= since}
-        missing += [f"{month}/{report_path(reports_dir, key, lang).name}" for lang in languages
-                    if report_path(reports_dir, key, lang).name not in built[month]]
+        files = [report_path(reports_dir, key, lang).name for lang in languages]
+        missing += [f"{month}/{name}" for name in files if name not in built[month]]
     return missing
