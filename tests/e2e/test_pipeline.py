@@ -213,6 +213,27 @@ def test_each_rm_pdf_lists_that_rms_customers_and_the_marts_figures(pipeline, db
         assert entry["sha256"] == hashlib.sha256((month_dir / entry["file"]).read_bytes()).hexdigest()
 
 
+def test_an_rm_asks_for_a_reprint_on_the_command_line(pipeline, tmp_path):
+    import subprocess
+    import sys
+
+    settings, env = pipeline
+    run_env = {**env, "BANK_REPORTS_DIR": str(tmp_path)}
+    rm_id = sorted(p.name.split(".")[0] for p in (settings.reports_dir / "2026-08").glob("RM*.en.pdf"))[0]
+
+    def reports(*args):
+        return subprocess.run([sys.executable, "-m", "reports", *args], env=run_env, capture_output=True, text=True,
+                              timeout=300)
+
+    done = reports("--month", "2026-08", "--rm", rm_id, "--lang", "zh")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [p.name for p in (tmp_path / "2026-08").glob("*.pdf")] == [f"{rm_id}.zh.pdf"]
+    assert f"{rm_id}.zh.pdf" in done.stdout
+    unknown = reports("--month", "2026-08", "--rm", "RM9999")
+    assert unknown.returncode == 2 and "no rm book 'RM9999' in 2026-08" in unknown.stderr
+    assert reports("--month", "August", "--all").returncode == 2
+
+
 def test_running_again_changes_nothing(pipeline, db):
     settings, env = pipeline
     db.execute("select count(*), max(batch_id) from raw.deposit_balances")

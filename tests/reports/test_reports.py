@@ -65,7 +65,8 @@ def _book(level="rm"):
                   next_best_action_zh="提供挽留优惠", open_complaints=2, oldest_open_complaint_days=41,
                   segment_id=2, segment_name="busy transactors", segment_name_zh="高频交易客户",
                   is_segment_outlier=True),
-        _customer("C00000003", customer_name="赵敏", value_rank=50),
+        _customer("C00000003", customer_name="赵敏", value_rank=50, segment_id=None, segment_name=None,
+                  segment_name_zh=None, segment_profile=None, segment_profile_zh=None),  # not segmented: kept
         _customer("C00000004", customer_name="孙丽", value_rank=1500, is_in_book=False, value_tier="iron",
                   from_tier="iron", migration="stayed", current_value_cny=Decimal("32")),
     ]
@@ -113,6 +114,8 @@ def test_the_rm_report_prints_the_books_figures_and_whom_to_call(tmp_path, lang)
     else:
         assert "current account emptying over the last weeks" in call_list and "make a retention offer" in call_list
         assert "Call list" in call_list and "try to keep" in call_list and "2026-09" in text
+    # a customer without a segment is still listed (among the top customers), marked as such
+    assert "C00000003" in text and ("未划分客群" if lang == "zh" else "not segmented") in text
     # who moved up, who left (the customer closed this month is listed there, not in the book)
     assert "C00000001" in text and "C00000004" in text
     assert "2026-09-abc" in text and "churn-2026-09-xyz" in text and "marts.rm_report_customers" in text
