@@ -263,6 +263,9 @@ class _Story:
             "completeness_line", delivered=summary["deliveries_loaded"], days=summary["days_in_month"],
             read=summary["lines_read"], loaded=summary["lines_loaded"], quarantined=summary["lines_quarantined"],
             waiting=summary["lines_waiting_in_quarantine"], reconciled=reconciled))
+        self.para(self.t("control_line", agreed=summary["control_file_days_reconciled"],
+                         checked=summary["control_file_days"])
+                  + ("" if summary["is_reconciled_to_control"] else self.t("control_not")))
 
     def at_a_glance(self):
         summary = self.book.summary
@@ -366,12 +369,14 @@ class _Story:
         rows = [[self.t("rank"), self.t("branch" if bank else "rm"), self.t("name"), self.t("customers"),
                  self.amount_label("value"),
                  self.amount_label("growth"), self.t("at_risk"), self.amount_label("value_at_risk"),
-                 self.amount_label("left_value")]]
+                 self.amount_label("saved"), self.amount_label("lost")]]
         rows += [[str(n), r["portfolio_id"], self.cell(r["branch_name"] if bank else r["rm_name"]),
                   money(r["customers"]), money(r["current_value_cny"]), change(r["current_value_cny_change"]),
-                  money(r["customers_at_risk"]), money(r["value_at_risk_cny"]), money(r["value_left_cny"])]
+                  money(r["customers_at_risk"]), money(r["value_at_risk_cny"]), money(r["at_risk_value_saved_cny"]),
+                  money(r["at_risk_value_lost_cny"])]
                  for n, r in enumerate(self.book.members, start=1)]
-        self.items.append(_table(rows, [10, 20, 30, 20, 32, 32, 18, 35, 38], numeric_from=3))
+        self.items.append(_table(rows, [10, 20, 30, 18, 30, 30, 16, 32, 32, 32], numeric_from=3))
+        self.para(self.t("league_note"), self.s.note)
 
     def crosstab(self, heading: str, column: str, parts: list[tuple[dict, dict[str, int]]], label):
         self.heading(heading)

@@ -76,6 +76,46 @@ def test_facts_reconcile_to_the_control_totals_to_the_cent(db):
         where c.file_name = 'transactions.csv' and (c.row_count <> coalesce(f.n, 0)
               or coalesce(c.amount_total, 0) <> coalesce(f.total, 0))""")
     assert db.fetchall() == []
+    # the kept reconciliation: a row for each fact's file on each date of the control files, all agreeing,
+    # and the reports' cover counts them per month
+    db.execute("""select count(*), count(*) filter (where r.is_reconciled) from audit.control_totals c
+                  left join marts.delivery_reconciliation_daily r using (business_date, file_name)
+                  where c.file_name in ('deposit_balances.csv', 'loan_balances.csv', 'transactions.csv',
+                                        'service_interactions.csv')""")
+    files, reconciled = db.fetchone()
+    assert files == reconciled > 0
+    db.execute("select count(*) from marts.delivery_reconciliation_daily")
+    assert db.fetchone()[0] == files
+    db.execute("""select b.control_file_days, b.is_reconciled_to_control, (
+                      select count(*) from marts.delivery_reconciliation_daily r
+                      where date_trunc('month', r.business_date) = b.month_start_date)
+                  from marts.rm_report_books b where portfolio_level = 'bank'""")
+    for shown, all_agree, counted in db.fetchall():
+        assert shown == counted > 0 and all_agree
+
+
+def test_the_league_tables_at_risk_value_saved_and_lost_recomputed_from_the_retention_mart(db):
+    # of last month's at-risk customers: saved if still a customer and no longer at risk, lost if closed
+    db.execute("""
+        with last as (select customer_id, value_at_risk_cny from marts.customer_retention_monthly
+                      where month_start_date = '2026-07-01' and is_at_risk),
+             this as (select r.customer_id, r.is_at_risk, v.is_closed_in_month, v.home_sub_branch_id
+                      from marts.customer_retention_monthly r join marts.customer_value_monthly v
+                        using (customer_id, month_start_date)
+                      where month_start_date = '2026-08-01')
+        select b.branch_id,
+               coalesce(sum(last.value_at_risk_cny) filter (
+                   where not this.is_closed_in_month and not this.is_at_risk), 0),
+               coalesce(sum(last.value_at_risk_cny) filter (where this.is_closed_in_month), 0)
+        from last join this using (customer_id) join marts.dim_branch b on b.sub_branch_id = this.home_sub_branch_id
+        group by 1""")
+    expected = {branch: (saved, lost) for branch, saved, lost in db.fetchall()}
+    db.execute("""select portfolio_id, at_risk_value_saved_cny, at_risk_value_lost_cny from marts.rm_report_books
+                  where month_start_date = '2026-08-01' and portfolio_level = 'branch'
+                      and portfolio_id <> 'unassigned'""")
+    shown = {branch: (saved, lost) for branch, saved, lost in db.fetchall()}
+    assert {b: v for b, v in shown.items() if v != (0, 0)} == {b: v for b, v in expected.items() if v != (0, 0)}
+    assert any(saved > 0 for saved, _ in shown.values())
 
 
 def test_value_mart_has_one_row_per_customer_month_and_the_pyramid_tiers(db):

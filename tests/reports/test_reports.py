@@ -38,7 +38,8 @@ def _summary(**values):
         "portfolio_id": "RM0007", "rm_name": "张强", "sub_branch_name": "第1支行", "branch_id": "BR01",
         "branch_name": "第1分行", "data_as_of_date": dt.date(2026, 9, 30), "days_in_month": 30,
         "deliveries_loaded": 30, "lines_read": 131049, "lines_loaded": 131002, "lines_quarantined": 47,
-        "lines_waiting_in_quarantine": 47, "is_reconciled": True, "customers": 3,
+        "lines_waiting_in_quarantine": 47, "is_reconciled": True, "control_file_days": 120,
+        "control_file_days_reconciled": 120, "is_reconciled_to_control": True, "customers": 3,
         "assets_under_management_cny": Decimal("16564265.40"), "loans_cny": Decimal("6130054"),
         "current_value_cny": Decimal("4080.25"), "potential_value_cny": Decimal("1923243"),
         "value_at_risk_cny": Decimal("3444"), "customers_at_risk": 1, "customers_change": 1,
@@ -48,7 +49,7 @@ def _summary(**values):
         "segmentation_run_id": "2026-09-abc", "churn_model_id": "churn-2026-09-xyz", "value_left_cny": Decimal("0"),
         "platinum_customers": 1, "gold_customers": 1, "iron_customers": 0, "lead_customers": 1,
         "customers_moved_up": 1, "customers_moved_down": 0, "customers_entered": 0, "customers_left": 1,
-        "open_complaints": 2,
+        "open_complaints": 2, "at_risk_value_saved_cny": Decimal("1007.40"), "at_risk_value_lost_cny": Decimal("232"),
     }
     return {**row, **values}
 
@@ -119,6 +120,7 @@ def test_the_rm_report_prints_the_books_figures_and_whom_to_call(tmp_path, lang)
     # who moved up, who left (the customer closed this month is listed there, not in the book)
     assert "C00000001" in text and "C00000004" in text
     assert "2026-09-abc" in text and "churn-2026-09-xyz" in text and "marts.rm_report_customers" in text
+    assert ("与控制文件对账：120 个日文件中 120 个" if lang == "zh" else "120 of 120 daily files agree") in text
     # every page carries its number out of all
     for number, page in enumerate(pages, start=1):
         expected = f"第 {number} 页，共 {len(pages)} 页" if lang == "zh" else f"page {number} of {len(pages)}"
@@ -155,6 +157,8 @@ def test_the_branch_report_ranks_its_rms_and_shows_product_and_channel_profitabi
     document.render(_book("branch"), "en", path, currency="HKD")
     text = "\n".join(_text(path))
     assert "RM league table" in text and "RM0008" in text and "-257,874" in text
+    assert "At-risk value saved" in text and "1,007" in text and "232" in text
+    assert "120 of 120 daily files agree" in text
     assert "ML30 (loan)" in text and "690,199" in text and "-681,510" in text
     assert "Segments × tiers" in text and "Tier mix by sub-branch" in text and "第1支行" in text
     assert "HKD" in text and "CNY" not in text
@@ -246,3 +250,12 @@ def test_every_label_has_both_languages():
     assert set(_TEXT["en"]) == set(_TEXT["zh"])
     placeholders = {key: sorted(re.findall(r"{(\w+)", value)) for key, value in _TEXT["en"].items()}
     assert placeholders == {key: sorted(re.findall(r"{(\w+)", value)) for key, value in _TEXT["zh"].items()}
+
+
+def test_a_month_that_does_not_reconcile_says_so_on_the_cover(tmp_path):
+    book = _book()
+    book.summary.update(is_reconciled=False, control_file_days_reconciled=119, is_reconciled_to_control=False)
+    path = tmp_path / "r.pdf"
+    document.render(book, "en", path)
+    cover = _text(path)[0]
+    assert "119 of 120 daily files agree" in cover and "NOT all" in cover and "NOT reconciled" in cover

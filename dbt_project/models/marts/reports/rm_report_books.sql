@@ -3,7 +3,9 @@
 -- from rm_report_customers so that a report's totals are the sums of the rows it lists. Customers
 -- closed in the month are out of the book (counted in customers_left). Each figure beside last
 -- month's, and the month's data completeness (deliveries loaded, lines quarantined and still
--- waiting, the loader's reconciliation of every delivery) and the runs the figures come from.
+-- waiting, the loader's reconciliation of every delivery, the facts' reconciliation to the control
+-- files) and the runs the figures come from. At-risk value saved and lost: what was at stake last
+-- month on the customers then at risk who are now safe, or who closed in the month.
 -- Rebuilt from the first month rm_report_customers rebuilt, reading the month before for the changes.
 {%- set since_month = 'least(' ~ first_changed_month() ~ ', ' ~ first_rescored_month() ~ ', '
     ~ first_resegmented_month() ~ ')' if is_incremental() else none %}
@@ -21,6 +23,10 @@ deliveries as (
 
 quarantined_rows as (
     select * from {{ source('audit', 'quarantined_rows') }}
+),
+
+reconciliation as (
+    select * from {{ ref('delivery_reconciliation_daily') }}
 ),
 
 books as (
@@ -60,6 +66,12 @@ books as (
         count(*) filter (where migration = 'entered') as customers_entered,
         count(*) filter (where not is_in_book) as customers_left,
         coalesce(sum(current_value_cny) filter (where not is_in_book), 0) as value_left_cny,
+        count(*) filter (where was_at_risk and is_in_book and not is_at_risk) as customers_saved,
+        coalesce(sum(value_at_risk_last_month_cny) filter (where was_at_risk and is_in_book and not is_at_risk), 0)
+            as at_risk_value_saved_cny,
+        count(*) filter (where was_at_risk and not is_in_book) as customers_lost,
+        coalesce(sum(value_at_risk_last_month_cny) filter (where was_at_risk and not is_in_book), 0)
+            as at_risk_value_lost_cny,
         sum(open_complaints) as open_complaints,
         max(segmentation_run_id) as segmentation_run_id,
         max(churn_model_id) as churn_model_id
@@ -79,6 +91,15 @@ completeness as (
             as is_reconciled
     from deliveries
     group by date_trunc('month', deliveries.business_date)::date
+),
+
+control_files as (
+    select
+        date_trunc('month', business_date)::date as month_start_date,
+        count(*) as control_file_days,
+        count(*) filter (where is_reconciled) as control_file_days_reconciled
+    from reconciliation
+    group by date_trunc('month', business_date)::date
 ),
 
 waiting as (
@@ -107,10 +128,15 @@ changes as (
         coalesce(completeness.lines_quarantined, 0) as lines_quarantined,
         coalesce(waiting.lines_waiting_in_quarantine, 0) as lines_waiting_in_quarantine,
         coalesce(completeness.is_reconciled, false) as is_reconciled,
+        coalesce(control_files.control_file_days, 0) as control_file_days,
+        coalesce(control_files.control_file_days_reconciled, 0) as control_file_days_reconciled,
+        coalesce(control_files.control_file_days = control_files.control_file_days_reconciled, false)
+            as is_reconciled_to_control,
         {{ newest_batch_id() }} as built_from_batch_id
     from books
     left join completeness on books.month_start_date = completeness.month_start_date
     left join waiting on books.month_start_date = waiting.month_start_date
+    left join control_files on books.month_start_date = control_files.month_start_date
 ),
 
 final as (

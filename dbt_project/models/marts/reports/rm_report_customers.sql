@@ -26,6 +26,17 @@ retention as (
     {% if since_month %}where month_start_date >= {{ since_month }}{% endif %}
 ),
 
+-- last month's risk, for the risk saved or lost (read from the month before the first rebuilt)
+risk_last_month as (
+    select
+        customer_id,
+        (month_start_date + interval '1 month')::date as month_start_date,
+        is_at_risk,
+        value_at_risk_cny
+    from {{ ref('customer_retention_monthly') }}
+    {% if since_month %}where month_start_date >= ({{ since_month }} - interval '1 month')::date{% endif %}
+),
+
 segments as (
     select * from {{ ref('customer_segments_monthly') }}
     {% if since_month %}where month_start_date >= {{ since_month }}{% endif %}
@@ -113,6 +124,8 @@ joined as (
         retention.next_best_action_reason_zh,
         retention.potential_value_cny,
         retention.value_at_risk_cny,
+        coalesce(risk_last_month.is_at_risk, false) as was_at_risk,
+        risk_last_month.value_at_risk_cny as value_at_risk_last_month_cny,
         retention.clv_12m_cny,
         retention.clv_36m_cny,
         coalesce(open_complaints.open_complaints, 0) as open_complaints,
@@ -124,6 +137,9 @@ joined as (
     left join retention
         on value_months.customer_id = retention.customer_id
             and value_months.month_start_date = retention.month_start_date
+    left join risk_last_month
+        on value_months.customer_id = risk_last_month.customer_id
+            and value_months.month_start_date = risk_last_month.month_start_date
     left join segments
         on value_months.customer_id = segments.customer_id
             and value_months.month_start_date = segments.month_start_date
