@@ -13,6 +13,8 @@ Runs when `bank_extract_load` has loaded new deliveries (the `raw` asset):
    delivered business date in order, so every change is dated on the day it was delivered;
 2. `dbt build` of everything that does not read the `ml` schema (staging, star schema, value
    marts, with their tests); emits the value marts' asset, on which `bank_customer_segments` runs;
+   then the BI logins of every RM and branch manager follow the RM master (`security.bi_logins`,
+   warehouse/access.py);
 3. the churn model: one model trained per month end with new signals (`ml.churn_models`), then
    scored (`ml.churn_scores`), as two tasks;
 4. `dbt build` of the models that read `ml` (retention, the managers' portfolio, the segments);
@@ -68,8 +70,18 @@ def bank_customer_value():
         logging.getLogger(__name__).info("%d churn scores written", churn_scores)
         run_dbt(["build", "--select", "source:ml+"])
 
+    @task
+    def sync_bi_logins() -> dict[str, int]:
+        from warehouse.access import sync_logins
+        from warehouse.db import connect
+
+        with connect() as conn:
+            return sync_logins(conn)
+
     model_ids = train_churn_models()
-    replay_history_snapshots() >> dbt_build_warehouse() >> model_ids
+    built = dbt_build_warehouse()
+    replay_history_snapshots() >> built >> model_ids
+    built >> sync_bi_logins()
     dbt_build_ml_marts(score_churn_risk(model_ids))
 
 

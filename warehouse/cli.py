@@ -159,6 +159,8 @@ def _print_summary(settings: Settings, url: str, run_log: Path, what: str) -> No
                            group by 1, 2, 3, 4 order by 2""")
             runs = cur.fetchall()
             run = runs[-1]
+            cur.execute("select login from security.bi_logins where allowed_rm_id is not null order by login limit 1")
+            logins = [login for (login,) in cur.fetchall()]
     from reports.publish import read_manifest
 
     month_dir = settings.reports_dir / f"{run[1]:%Y-%m}"
@@ -191,7 +193,13 @@ def _print_summary(settings: Settings, url: str, run_log: Path, what: str) -> No
     for entry in [e for e in shown if e["level"] == "branch"][:2] + [e for e in shown if e["level"] == "rm"][:3]:
         print(f"    {month_dir / entry['file']}  ({entry['pages']} pages)")
     print(f"  Airflow run log: {run_log}")
-    print("\nConnect a BI tool or psql:")
+    from warehouse.access import BI_READER, login_url
+
+    print("\nConnect a BI tool to the schema bi (docs/bi.md), as head office:")
+    print(f"  {login_url(url, BI_READER)}")
+    print(f"  or as one RM, who sees only their customers: {login_url(url, logins[0])}" if logins else
+          "  (no RM logins: the RM master is empty)")
+    print("Data engineers (every schema):")
     print(f"  psql {url}" + ("        (or: make psql)" if url == EmbeddedWarehouse.default().running_url() else ""))
     if _uses_embedded():
         print("  the embedded warehouse keeps running; stop it with: make warehouse-stop")

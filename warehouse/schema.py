@@ -3,7 +3,8 @@
 dbt owns ``staging``, ``intermediate``, ``marts`` and ``snapshots``; everything else is set up here:
 ``raw`` (one table per contract file, partitioned by business date), ``audit`` (deliveries, files,
 control totals, the quarantine, unresolved references, the history replay's record) and ``ml``
-(segmentation runs, labels, profiles; churn models and scores). ``ensure_schema`` is idempotent and
+(segmentation runs, labels, profiles; churn models and scores) and ``security`` (the BI logins' map,
+warehouse/access.py). ``ensure_schema`` is idempotent and
 cheap when the warehouse is current: ``audit.schema_version`` holds the version of these statements, and a warehouse at
 ``SCHEMA_VERSION`` is not touched.
 """
@@ -16,10 +17,11 @@ from psycopg2 import sql
 
 from ingestion import contract
 from ingestion.contract import SourceFile
+from warehouse import access
 from warehouse.db import hold_write_lock
 
 # Raise it with every change to the statements below: a warehouse at this version is not altered.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 AUDIT = (
     "create schema if not exists raw",
@@ -162,8 +164,21 @@ ML = (
 )
 
 
+# version 6: who may see what in `bi` (warehouse/access.py creates the roles)
+SECURITY = (
+    "create schema if not exists security",
+    "revoke all on schema security from public",
+    """create table if not exists security.bi_logins (
+        login text primary key,
+        allowed_rm_id text,
+        allowed_branch_id text,
+        check (allowed_rm_id is not null or allowed_branch_id is not null))""",
+    f"create schema if not exists {access.BI_SCHEMA}",
+)
+
+
 def ensure_schema(conn) -> None:
-    """Create or upgrade ``raw``, ``audit`` and ``ml`` (commit is the caller's)."""
+    """Create or upgrade ``raw``, ``audit``, ``ml`` and ``security``, and the BI roles (commit is the caller's)."""
     with conn.cursor() as cur:
         # Up to date: no DDL, which would wait for every reader of an audit table (a BI session, a
         # data engineer's open transaction) and hold the load back behind it.
@@ -174,9 +189,10 @@ def ensure_schema(conn) -> None:
                 return
         # two loads started at once on an empty warehouse would both create the schemas: one waits
         hold_write_lock(cur)
-        for statement in (*AUDIT, *ML):
+        for statement in (*AUDIT, *ML, *SECURITY):
             cur.execute(statement)
         _raw_tables(cur)
+        access.ensure_roles(cur)
         cur.execute("create table if not exists audit.schema_version (version integer not null, "
                     "upgraded_at timestamptz not null default now())")
         cur.execute("insert into audit.schema_version (version) values (%s)", (SCHEMA_VERSION,))

@@ -53,7 +53,9 @@ compared as (
 
 select
     *,
-    control_rows = fact_rows + quarantined_rows
-    {%- if amount_column %} and control_amount is not distinct from accounted_amount{% endif %} as is_reconciled
+    (
+        control_rows = fact_rows + quarantined_rows
+        {%- if amount_column %} and control_amount is not distinct from accounted_amount{% endif %}
+    ) as is_reconciled
 from compared
 {%- endmacro %}

@@ -363,3 +363,106 @@ def test_the_segmentation_notebook_runs_on_the_test_bank(pipeline, monkeypatch):
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3, "the plots were not drawn"
+
+
+# Every relation of bi and whose rows each one holds: the SQL of the row's RM and of its branch (none:
+# head office's alone). A relation added to bi without an entry here fails the test below.
+BI_SCOPES = {
+    "customer_monthly": ("rm_id", "branch_id"),
+    "customer_360": ("rm_id", "branch_id"),
+    "tier_migrations_monthly": ("rm_id", "branch_id"),
+    "portfolio_monthly": ("case when portfolio_level = 'rm' then portfolio_id end",
+                          "case when portfolio_level in ('rm', 'branch') then branch_id end"),
+    "product_profitability_monthly": (None, "branch_id"),
+    "channel_profitability_monthly": (None, "branch_id"),
+    "segments_vs_tiers_monthly": (None, None),
+    "delivery_reconciliation_daily": (None, None),
+}
+
+
+def _as_role(db, role, query, params=()):
+    from psycopg2 import sql
+
+    db.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
+    try:
+        db.execute(query, params)
+        return db.fetchall()
+    finally:
+        db.execute("reset role")
+
+
+def _bi_logins(db):
+    """An RM's login, a branch manager's, head office's (bi_reader) and a BI login the map does not know."""
+    db.execute("""select login, allowed_rm_id, allowed_branch_id from security.bi_logins l
+                  where allowed_rm_id = (select rm_id from marts.rm_report_customers where rm_id <> 'unassigned'
+                                         group by 1 order by count(*) desc, 1 limit 1)
+                     or (allowed_rm_id is null and allowed_branch_id = (
+                         select branch_id from marts.dim_branch order by 1 limit 1))""")
+    logins = {("rm" if rm else "branch"): (login, rm, branch) for login, rm, branch in db.fetchall()}
+    db.execute("do $$ begin create role bi_test_unmapped login; exception when duplicate_object then null; end $$")
+    db.execute("grant bi_rms to bi_test_unmapped")
+    return {**logins, "head_office": ("bi_reader", None, None), "unmapped": ("bi_test_unmapped", None, None)}
+
+
+def test_every_bi_relation_shows_each_role_exactly_its_rows(db):
+    db.execute("select table_name from information_schema.tables where table_schema = 'bi'")
+    assert {name for (name,) in db.fetchall()} == set(BI_SCOPES), "every bi relation must say whose rows it holds"
+    logins = _bi_logins(db)
+    assert set(logins) == {"rm", "branch", "head_office", "unmapped"}, logins
+    for relation, (rm_sql, branch_sql) in BI_SCOPES.items():
+        db.execute(f"select count(*) from bi.{relation}")
+        total = db.fetchone()[0]
+        assert total > 0, relation
+        for kind, (login, rm_id, branch_id) in logins.items():
+            if kind == "head_office":
+                expected = total
+            elif kind == "rm" and rm_sql:
+                db.execute(f"select count(*) from bi.{relation} where {rm_sql} = %s", (rm_id,))
+                expected = db.fetchone()[0]
+            elif kind == "branch" and branch_sql:
+                db.execute(f"select count(*) from bi.{relation} where {branch_sql} = %s", (branch_id,))
+                expected = db.fetchone()[0]
+            else:
+                expected = 0
+            if kind in ("rm", "branch") and relation.startswith("customer_"):
+                assert expected > 0, (relation, kind)  # the book must be there, or the test proves nothing
+            [(seen,)] = _as_role(db, login, f"select count(*) from bi.{relation}")
+            assert seen == expected, f"{login} sees {seen} rows of bi.{relation}, should see {expected}"
+            if expected and kind in ("rm", "branch"):
+                own = rm_sql if kind == "rm" else branch_sql
+                [(others,)] = _as_role(db, login, f"select count(*) from bi.{relation} "
+                                                  f"where ({own}) is distinct from %s", (rm_id or branch_id,))
+                assert others == 0, f"{login} sees {others} rows of bi.{relation} that are not theirs"
+
+
+def test_bi_logins_read_bi_alone_and_run_no_program(db):
+    for login, _, _ in _bi_logins(db).values():
+        for relation in ("marts.dim_customer", "marts.rm_report_customers", "raw.customers", "audit.deliveries",
+                         "security.bi_logins", "ml.churn_scores"):
+            with pytest.raises(Exception, match="permission denied"):
+                _as_role(db, login, f"select 1 from {relation} limit 1")
+        with pytest.raises(Exception, match="permission denied"):
+            _as_role(db, login, "copy (select 1) to program 'id'")
+
+
+def test_no_bi_role_reads_a_personal_identifier_it_does_not_need(db):
+    db.execute("select national_id, phone, full_name from marts.dim_customer")
+    customers = db.fetchall()
+    identifiers = {value for nid, phone, _ in customers for value in (nid, phone) if value}
+    names = {name for _, _, name in customers if name}
+    db.execute("""select table_name, column_name from information_schema.columns
+                  where table_schema = 'bi' and data_type in ('text', 'character varying')""")
+    text_columns = db.fetchall()
+    assert len(text_columns) > 20
+    for kind, (login, rm_id, _) in _bi_logins(db).items():
+        seen = set()
+        for relation, column in text_columns:
+            seen |= {value for (value,) in _as_role(db, login, f'select distinct "{column}" from bi.{relation}')}
+        assert not seen & identifiers, f"{login} reads national ids or phone numbers whole"
+        if kind == "rm":  # an RM reads their own customers' names, and nobody else's
+            db.execute("""select customer_name from marts.rm_report_customers where rm_id = %s
+                          union select full_name from marts.customer_360 where rm_id = %s""", (rm_id, rm_id))
+            own = {name for (name,) in db.fetchall()}
+            assert seen & names and seen & names <= own, login
+        else:
+            assert not seen & names, f"{login} reads customers' names whole: {sorted(seen & names)[:3]}"
