@@ -30,3 +30,34 @@ def test_a_killed_warehouse_comes_back_on_the_same_port(tmp_path):
             assert cur.fetchone() == (1,)
     finally:
         warehouse.stop()
+
+
+def test_every_connection_needs_the_generated_password(tmp_path):
+    import stat
+
+    import pytest
+
+    from warehouse.settings import redacted
+
+    warehouse = EmbeddedWarehouse(tmp_path / "warehouse")
+    try:
+        url = warehouse.start()
+        credentials = warehouse.credentials_file
+        assert stat.S_IMODE(credentials.stat().st_mode) == 0o600  # the owner's alone
+        assert warehouse.password("postgres") and warehouse.password("postgres") not in redacted(url)
+        port = warehouse.port()
+        for user in ("postgres", "bi_reader", "nobody"):  # as any local user could try
+            with pytest.raises(psycopg2.OperationalError, match="password"):
+                psycopg2.connect(f"postgresql://{user}@127.0.0.1:{port}/warehouse").close()
+        with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+            psycopg2.connect(f"postgresql://postgres:guess@127.0.0.1:{port}/warehouse").close()
+        bi_reader = warehouse.server_url("warehouse", role="bi_reader")
+        with psycopg2.connect(bi_reader) as conn, conn.cursor() as cur:
+            cur.execute("select current_user, rolsuper from pg_roles where rolname = current_user")
+            assert cur.fetchone() == ("bi_reader", False)
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute("copy (select 1) to program 'id'")
+        warehouse.stop()
+        assert warehouse.start() == url  # the same passwords after a restart
+    finally:
+        warehouse.stop()

@@ -69,15 +69,15 @@ def _create_role(cur, name: str, login: bool, member_of: str | None = None) -> N
 _CONCURRENT = ("42710", "23505", "XX000")
 
 
-def _tolerating_a_concurrent_set_up(cur, statement: sql.Composable) -> None:
+def _tolerating_a_concurrent_set_up(cur, statement: sql.Composable, params: tuple = ()) -> None:
     cur.execute("savepoint role_change")
     try:
-        cur.execute(statement)
+        cur.execute(statement, params or None)
     except Exception as error:  # noqa: BLE001 - re-raised unless another set-up did the same at once
         cur.execute("rollback to savepoint role_change")
         if getattr(error, "pgcode", None) not in _CONCURRENT:
             raise
-        log.info("%s: done at the same time by another set-up", statement.as_string(cur))
+        log.info("%s: done at the same time by another set-up", statement.as_string(cur).split(" password")[0])
     cur.execute("release savepoint role_change")
 
 
@@ -89,13 +89,26 @@ def login_url(warehouse_url: str, login: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def ensure_roles(cur) -> None:
-    """The group roles, ``bi_reader`` and the groups' usage of ``bi`` (idempotent; the schemas ``bi``
-    and ``security`` are warehouse.schema's, which calls this)."""
+def create_roles(cur) -> None:
+    """The group roles and ``bi_reader`` (idempotent; roles belong to the server, not a database)."""
     for group in GROUP_ROLES:
         _create_role(cur, group, login=False)
-        cur.execute(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(BI_SCHEMA), sql.Identifier(group)))
     _create_role(cur, BI_READER, login=True, member_of=HEAD_OFFICE)
+
+
+def set_password(cur, role: str, password: str) -> None:
+    """Give ``role`` a password (stored by the server as a SCRAM verifier; sent as a parameter)."""
+    cur.execute("set local password_encryption = 'scram-sha-256'")
+    _tolerating_a_concurrent_set_up(cur, sql.SQL("alter role {} password %s").format(sql.Identifier(role)),
+                                    (password,))
+
+
+def ensure_roles(cur) -> None:
+    """The roles and the groups' usage of ``bi`` (idempotent; the schemas ``bi`` and ``security`` are
+    warehouse.schema's, which calls this)."""
+    create_roles(cur)
+    for group in GROUP_ROLES:
+        cur.execute(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(BI_SCHEMA), sql.Identifier(group)))
 
 
 def sync_logins(conn) -> dict[str, int]:

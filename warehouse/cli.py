@@ -14,7 +14,7 @@ from pathlib import Path
 
 from warehouse.db import connect, ensure_database, table_counts
 from warehouse.embedded import EmbeddedWarehouse, postgres_bin_path
-from warehouse.settings import PROJECT_DIR, Settings
+from warehouse.settings import PROJECT_DIR, Settings, redacted
 
 log = logging.getLogger("warehouse")
 
@@ -39,7 +39,7 @@ def cmd_start(_args) -> int:
         print("WAREHOUSE_URL is set: the project uses that Postgres and starts no embedded one.")
         return 0
     url = ensure_warehouse()
-    print(f"embedded warehouse running: {url}")
+    print(f"embedded warehouse running: {redacted(url)}")
     print(f"  data folder: {EmbeddedWarehouse.default().pgdata}   stop it with: make warehouse-stop")
     return 0
 
@@ -56,21 +56,27 @@ def cmd_status(_args) -> int:
         return 0
     wh = EmbeddedWarehouse.default()
     if wh.is_running():
-        print(f"embedded warehouse running: {wh.server_url('warehouse')}")
+        print(f"embedded warehouse running: {redacted(wh.server_url('warehouse'))}")
+        print(f"  passwords (generated, readable by you only): {wh.credentials_file}")
         return 0
     print(f"embedded warehouse not running (data folder {wh.pgdata}); start it with: make warehouse-start")
     return 1
 
 
 def cmd_url(_args) -> int:
-    print(Settings.from_env().warehouse_url)
-    return 0
+    print(redacted(Settings.from_env().warehouse_url))  # never the password: it is in the environment or
+    return 0                                             # the embedded warehouse's credentials file
 
 
 def cmd_psql(args) -> int:
+    """psql on the warehouse; its password goes in the environment, never on the command line (ps shows it)."""
+    from urllib.parse import unquote, urlsplit
+
     url = Settings.from_env().warehouse_url
+    password = urlsplit(url).password
+    env = {**os.environ, **({"PGPASSWORD": unquote(password)} if password else {})}
     psql = postgres_bin_path() / "psql"
-    os.execv(psql, [str(psql), url, *args.psql_args])
+    os.execve(psql, [str(psql), redacted(url), *args.psql_args], env)
     return 0  # not reached
 
 
@@ -197,10 +203,13 @@ def _print_summary(settings: Settings, url: str, run_log: Path, what: str) -> No
 
     print("\nConnect a BI tool to the schema bi (docs/bi.md), as head office:")
     print(f"  {login_url(url, BI_READER)}")
-    print(f"  or as one RM, who sees only their customers: {login_url(url, logins[0])}" if logins else
-          "  (no RM logins: the RM master is empty)")
+    if _uses_embedded():
+        credentials = EmbeddedWarehouse.default().credentials_file
+        print(f"  its password: \"{BI_READER}\" in {credentials} (readable by you only)")
+    print(f"  each RM has a login that sees only their customers ({logins[0]}, ...): give it a password with "
+          f"make psql, then \\password {logins[0]}" if logins else "  (no RM logins: the RM master is empty)")
     print("Data engineers (every schema):")
-    print(f"  psql {url}" + ("        (or: make psql)" if url == EmbeddedWarehouse.default().running_url() else ""))
+    print(f"  psql {redacted(url)}" + ("        (or: make psql)" if _uses_embedded() else ""))
     if _uses_embedded():
         print("  the embedded warehouse keeps running; stop it with: make warehouse-stop")
 

@@ -7,6 +7,12 @@ this module runs pgserver's own binaries (initdb, pg_ctl) itself: the server lis
 
 Postgres refuses to run as root; when we are root, the server runs as the system user
 ``pgserver`` (created on first use, as pgserver itself does).
+
+Every connection needs a password (SCRAM), even from this machine: passwords for the superuser and
+``bi_reader`` are generated at the first start and kept in ``.warehouse/credentials.json``, which
+only its owner can read; the URLs the product builds read them from there
+(``EmbeddedLocation.server_url``), and nothing prints them. A warehouse made by an older version,
+which trusted local connections, is given passwords the same way at its next start.
 """
 
 from __future__ import annotations
@@ -14,13 +20,21 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import socket
 import subprocess
 import time
 from pathlib import Path
 
+from warehouse import access
 from warehouse.db import ensure_database
 from warehouse.settings import EMBEDDED_DATABASE, SERVER_USER, EmbeddedLocation
+
+HBA_MARKER = "# bank-customer-value: a password (SCRAM) for every connection"
+PG_HBA = (f"{HBA_MARKER}\n"
+          "local all all scram-sha-256\n"
+          "host all all 127.0.0.1/32 scram-sha-256\n"
+          "host all all ::1/128 scram-sha-256\n")
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +73,9 @@ class EmbeddedWarehouse(EmbeddedLocation):
             log.info("starting the embedded warehouse on 127.0.0.1:%s", port)
             self._run(POSTGRES_BIN_PATH / "pg_ctl", "-D", self.pgdata, "-l", self.log_file, "-w",
                       "-t", "60", "-o", f"-p {port}", "start", user=run_as)
+        self._require_passwords(POSTGRES_BIN_PATH, run_as)
         ensure_database(self.server_url(), EMBEDDED_DATABASE)
+        self._bi_reader()
         return self.server_url(EMBEDDED_DATABASE)
 
     def stop(self) -> bool:
@@ -70,6 +86,60 @@ class EmbeddedWarehouse(EmbeddedLocation):
         self._run(POSTGRES_BIN_PATH / "pg_ctl", "-D", self.pgdata, "-m", "fast", "-w", "stop",
                   user=SERVER_USER if os.geteuid() == 0 else None)
         return True
+
+    def _require_passwords(self, bin_path: Path, run_as: str | None) -> None:
+        """Passwords for every connection: generated (once) into the credentials file, the superuser's
+        set while the server still trusts, then pg_hba.conf asks for SCRAM and the server reloads."""
+        import psycopg2
+
+        hba = self.pgdata / "pg_hba.conf"
+        if hba.read_text().startswith(HBA_MARKER):
+            if self.password("postgres") is None:
+                raise RuntimeError(
+                    f"the embedded warehouse in {self.home} asks for passwords, and {self.credentials_file}, "
+                    "which holds them, is missing: restore it from your backup, or start a new, empty warehouse "
+                    "with `make clean` (its data is lost)")
+            return
+        credentials = self._credentials()
+        trusting = psycopg2.connect(f"postgresql://postgres@127.0.0.1:{self.port()}/postgres")
+        try:
+            with trusting, trusting.cursor() as cur:
+                access.set_password(cur, "postgres", credentials["postgres"])
+        finally:
+            trusting.close()
+        hba.write_text(PG_HBA)
+        if run_as:
+            import shutil
+
+            shutil.chown(hba, user=run_as)
+        self._run(bin_path / "pg_ctl", "-D", self.pgdata, "reload", user=run_as)
+        log.info("the embedded warehouse now asks every connection for a password (kept in %s)",
+                 self.credentials_file)
+
+    def _credentials(self) -> dict[str, str]:
+        """The generated passwords, made on first use; the file is the owner's alone (0600)."""
+        exists = self.credentials_file.exists()
+        credentials = json.loads(self.credentials_file.read_text()) if exists else {}
+        missing = [role for role in ("postgres", access.BI_READER) if role not in credentials]
+        if missing:
+            credentials.update({role: secrets.token_urlsafe(24) for role in missing})
+            descriptor = os.open(self.credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w") as out:
+                json.dump(credentials, out, indent=2)
+        self.credentials_file.chmod(0o600)
+        return credentials
+
+    def _bi_reader(self) -> None:
+        """``bi_reader``, the login BI tools use, with its generated password."""
+        import psycopg2
+
+        conn = psycopg2.connect(self.server_url(EMBEDDED_DATABASE))
+        try:
+            with conn, conn.cursor() as cur:
+                access.create_roles(cur)
+                access.set_password(cur, access.BI_READER, self._credentials()[access.BI_READER])
+        finally:
+            conn.close()
 
     def _prepare_permissions(self, bin_path: Path) -> str | None:
         if os.geteuid() != 0:

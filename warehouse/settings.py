@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 EMBEDDED_DATABASE = "warehouse"
@@ -52,11 +52,24 @@ class EmbeddedLocation:
             return None
         return int(json.loads(self.state_file.read_text())["port"])
 
-    def server_url(self, database: str = "postgres") -> str:
+    @property
+    def credentials_file(self) -> Path:
+        """The passwords generated at the first start (the superuser's, bi_reader's): owner-only."""
+        return self.home / "credentials.json"
+
+    def password(self, role: str) -> str | None:
+        if not self.credentials_file.exists():
+            return None
+        return json.loads(self.credentials_file.read_text()).get(role)
+
+    def server_url(self, database: str = "postgres", role: str = "postgres") -> str:
+        """The URL for ``role`` on ``database``, with its password (never print it: see ``redacted``)."""
         port = self.port()
         if port is None:
             raise SettingsError(f"the embedded warehouse in {self.home} has never been started")
-        return f"postgresql://postgres@127.0.0.1:{port}/{database}"
+        password = self.password(role)
+        user = quote(role) + (f":{quote(password, safe='')}" if password else "")
+        return f"postgresql://{user}@127.0.0.1:{port}/{database}"
 
     def is_running(self) -> bool:
         pid_file = self.pgdata / "postmaster.pid"
@@ -125,6 +138,15 @@ class Settings:
             "WAREHOUSE_PASSWORD": unquote(parts.password or ""),
             "WAREHOUSE_DATABASE": (parts.path or "/postgres").lstrip("/") or "postgres",
         }
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password, for printing and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = (parts.username or "") + "@" + (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _languages(text: str) -> tuple[str, ...]:
