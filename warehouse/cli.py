@@ -1,5 +1,5 @@
 """Command line: ``python -m warehouse {start,stop,status,url,psql,demo,run,airflow,quarantine,segment,
-model-quality}``
+lookup,model-quality}``
 (what the Makefile calls)."""
 
 from __future__ import annotations
@@ -366,6 +366,20 @@ def cmd_model_quality(args) -> int:
     return 0
 
 
+def cmd_lookup(args) -> int:
+    """The information query: a customer's 360 view, as the login (or --as) may see it."""
+    from warehouse.lookup import NotFound, format_customer, lookup
+
+    with connect() as conn:
+        try:
+            found = lookup(conn, customer_id=args.customer_id, name=args.name, as_login=args.as_login)
+        except NotFound as err:
+            print(err, file=sys.stderr)
+            return 3
+    print("\n\n".join(format_customer(entry) for entry in found))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m warehouse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -405,6 +419,12 @@ def main(argv: list[str] | None = None) -> int:
     segment.add_argument("--month", type=_month, action="append", default=[],
                          help="a month to segment (again), YYYY-MM; repeat for several")
     segment.set_defaults(func=cmd_segment)
+    lookup = sub.add_parser("lookup", help="a customer's 360 view (individual or enterprise) from bi, as your "
+                            "login may see it: an RM finds only their own customers")
+    lookup.add_argument("customer_id", nargs="?", help="the customer's id, e.g. C00000123")
+    lookup.add_argument("--name", help="a part of the name instead (as your login sees names)")
+    lookup.add_argument("--as", dest="as_login", help="look up as this BI login (e.g. rm_rm0001): what it sees")
+    lookup.set_defaults(func=cmd_lookup)
     quality = sub.add_parser("model-quality", help="measure the models against the simulator's ground truth and "
                              "write docs/model-quality.md")
     quality.add_argument("--ground-truth", default=str(PROJECT_DIR / "data" / "ground_truth"),

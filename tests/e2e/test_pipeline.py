@@ -466,3 +466,42 @@ def test_no_bi_role_reads_a_personal_identifier_it_does_not_need(db):
             assert seen & names and seen & names <= own, login
         else:
             assert not seen & names, f"{login} reads customers' names whole: {sorted(seen & names)[:3]}"
+
+
+def test_the_information_query_finds_only_what_the_login_may_see_and_takes_no_sql_from_its_input(pipeline, db):
+    import psycopg2
+
+    from warehouse.access import login_name
+    from warehouse.lookup import NotFound, format_customer, lookup
+
+    logins = _bi_logins(db)
+    rm_login, rm_id, _ = logins["rm"]
+    db.execute("select customer_id, full_name from marts.customer_360 where rm_id = %s order by 1 limit 1", (rm_id,))
+    own, own_name = db.fetchone()
+    db.execute("select customer_id from marts.customer_360 where rm_id <> %s order by 1 limit 1", (rm_id,))
+    [(other,)] = db.fetchall()
+    conn = psycopg2.connect(pipeline[0].warehouse_url)
+    try:
+        [found] = lookup(conn, customer_id=own, as_login=rm_login)
+        assert found["customer"]["full_name"] == own_name and found["month"]["customer_id"] == own
+        assert own_name in format_customer(found) and "**" in format_customer(found)  # ids masked, name whole
+        with pytest.raises(NotFound):
+            lookup(conn, customer_id=other, as_login=rm_login)  # another RM's customer: nothing
+        [seen_by_head_office] = lookup(conn, customer_id=own, as_login="bi_reader")
+        assert seen_by_head_office["customer"]["full_name"] != own_name  # masked for head office
+        for hostile in ("' or '1'='1", f"{other}' or rm_id <> '{rm_id}", "x'; drop table marts.dim_customer; --"):
+            with pytest.raises(NotFound):
+                lookup(conn, customer_id=hostile, as_login=rm_login)
+        for pattern in ("%", "_", "\\"):  # a name's wildcards are the characters themselves
+            with pytest.raises(NotFound):
+                lookup(conn, name=pattern, as_login=rm_login)
+        with pytest.raises(psycopg2.Error, match="does not exist"):
+            lookup(conn, customer_id=own, as_login='bi_reader"; drop table marts.dim_customer; --')
+        conn.rollback()
+    finally:
+        conn.close()
+    db.execute("select count(*) from marts.dim_customer")
+    assert db.fetchone()[0] > 0
+    for hostile in ("RM1'; drop role bi_reader; --", "RM 1", "", "RM1\"x"):
+        with pytest.raises(ValueError, match="cannot name a login"):
+            login_name("rm", hostile)
