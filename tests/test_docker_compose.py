@@ -49,3 +49,54 @@ def test_no_secret_is_written_in_the_compose_file():
         assert re.search(r"://\w+:\$\{", url), f"{url} has a literal password"
     assert (ROOT / ".env.example").exists()
     assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def _env_example() -> dict[str, str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_the_stack_refuses_to_start_with_the_placeholders_or_without_a_fernet_key():
+    import secrets
+
+    from cryptography.fernet import Fernet
+
+    from warehouse.settings import FERNET_KEY, STACK_SECRETS, stack_secret_problems
+
+    example = _env_example()
+    assert set(example) == {*STACK_SECRETS, FERNET_KEY}, "every secret of the stack is documented in .env.example"
+    problems = stack_secret_problems(example)
+    assert {p.split(":")[0] for p in problems if "," not in p.split(":")[0]} == {*STACK_SECRETS, FERNET_KEY}
+    assert all("placeholder" in p for p in problems if not p.startswith(FERNET_KEY) and "same" not in p)
+    good = {name: secrets.token_urlsafe(24) for name in STACK_SECRETS} | {FERNET_KEY: Fernet.generate_key().decode()}
+    assert stack_secret_problems(good) == []
+    assert [p.split(":")[0] for p in stack_secret_problems({**good, "BI_READER_PASSWORD": "short"})] == \
+        ["BI_READER_PASSWORD"]
+    assert stack_secret_problems({**good, FERNET_KEY: "not-a-key"})[0].startswith(FERNET_KEY)
+    assert "same" in stack_secret_problems({**good, "WAREHOUSE_PASSWORD": good["AIRFLOW_DB_PASSWORD"]})[0]
+    # the check runs first: the warehouse (and so every Airflow service) waits for it to pass
+    services = COMPOSE["services"]
+    assert services["preflight"]["command"] == ["python", "-m", "warehouse", "check-env"]
+    assert set(services["preflight"]["environment"]) == {*STACK_SECRETS, FERNET_KEY}
+    assert services["warehouse"]["depends_on"]["preflight"]["condition"] == "service_completed_successfully"
+    assert ":?" in COMPOSE["x-airflow-common"]["environment"]["AIRFLOW__CORE__FERNET_KEY"]
+
+
+def test_ports_are_bound_to_this_machine_unless_configured():
+    published = [port for service in COMPOSE["services"].values() for port in service.get("ports", [])]
+    assert published, "the warehouse and the UI are published"
+    for port in published:
+        assert port.startswith("${BANK_BIND_ADDRESS:-127.0.0.1}:"), port
+
+
+def test_no_component_connects_as_the_warehouse_superuser():
+    warehouse = COMPOSE["services"]["warehouse"]["environment"]
+    superuser = warehouse["POSTGRES_USER"]
+    url = COMPOSE["x-airflow-common"]["environment"]["WAREHOUSE_URL"]
+    assert url.startswith("postgresql://bank:") and superuser != "bank"
+    init = (ROOT / "docker" / "warehouse-init.sh").read_text()
+    statements = init.split("<<'SQL'")[1].lower()
+    assert "create role bank login createrole password :'bank_password'" in statements
+    assert "superuser" not in statements
+    assert "./docker/warehouse-init.sh:/docker-entrypoint-initdb.d/10-bank-roles.sh:ro" in \
+        COMPOSE["services"]["warehouse"]["volumes"]

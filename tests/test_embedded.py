@@ -50,7 +50,7 @@ def test_every_connection_needs_the_generated_password(tmp_path):
             with pytest.raises(psycopg2.OperationalError, match="password"):
                 psycopg2.connect(f"postgresql://{user}@127.0.0.1:{port}/warehouse").close()
         with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
-            psycopg2.connect(f"postgresql://postgres:guess@127.0.0.1:{port}/warehouse").close()
+            psycopg2.connect(f"postgresql://postgres:{'a-wrong-guess'}@127.0.0.1:{port}/warehouse").close()
         bi_reader = warehouse.server_url("warehouse", role="bi_reader")
         with psycopg2.connect(bi_reader) as conn, conn.cursor() as cur:
             cur.execute("select current_user, rolsuper from pg_roles where rolname = current_user")

@@ -366,6 +366,20 @@ def cmd_model_quality(args) -> int:
     return 0
 
 
+def cmd_check_env(_args) -> int:
+    """The compose stack's first service: refuse to start with placeholder or missing secrets."""
+    from warehouse.settings import stack_secret_problems
+
+    problems = stack_secret_problems(dict(os.environ))
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        print("the stack does not start until every secret in .env is set (see .env.example)", file=sys.stderr)
+        return 1
+    print("the stack's secrets are set")
+    return 0
+
+
 def cmd_lookup(args) -> int:
     """The information query: a customer's 360 view, as the login (or --as) may see it."""
     from warehouse.lookup import NotFound, format_customer, lookup
@@ -419,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     segment.add_argument("--month", type=_month, action="append", default=[],
                          help="a month to segment (again), YYYY-MM; repeat for several")
     segment.set_defaults(func=cmd_segment)
+    sub.add_parser("check-env", help="check the compose stack's secrets (no placeholder, none missing, a real "
+                   "Fernet key); the stack's first service runs it").set_defaults(func=cmd_check_env)
     lookup = sub.add_parser("lookup", help="a customer's 360 view (individual or enterprise) from bi, as your "
                             "login may see it: an RM finds only their own customers")
     lookup.add_argument("customer_id", nargs="?", help="the customer's id, e.g. C00000123")

@@ -140,6 +140,44 @@ class Settings:
         }
 
 
+# The secrets the compose stack needs (docker-compose.yml, .env.example) and what makes one unfit.
+STACK_SECRETS = ("WAREHOUSE_ADMIN_PASSWORD", "WAREHOUSE_PASSWORD", "BI_READER_PASSWORD", "AIRFLOW_DB_PASSWORD",
+                 "AIRFLOW_JWT_SECRET")
+FERNET_KEY = "AIRFLOW_FERNET_KEY"
+MIN_SECRET_LENGTH = 16
+
+
+def stack_secret_problems(env: dict[str, str]) -> list[str]:
+    """What is wrong with the stack's secrets in ``env``, each as "VARIABLE: rule; what to do" (empty
+    when all are fit): every one set, none a placeholder of .env.example, none shorter than 16
+    characters or the same as another; the Fernet key a real one (Airflow encrypts connections with it)."""
+    import base64
+    import binascii
+
+    problems = []
+    generate = "generate one with: python -c \"import secrets; print(secrets.token_urlsafe(32))\""
+    for name in STACK_SECRETS:
+        value = env.get(name, "")
+        if not value:
+            problems.append(f"{name}: not set; {generate} and put it in .env")
+        elif "change-me" in value.lower():
+            problems.append(f"{name}: still the placeholder of .env.example; {generate} and put it in .env")
+        elif len(value) < MIN_SECRET_LENGTH:
+            problems.append(f"{name}: shorter than {MIN_SECRET_LENGTH} characters; {generate}")
+    values = [env.get(name) for name in STACK_SECRETS if env.get(name)]
+    if len(values) != len(set(values)):
+        problems.append(f"{', '.join(STACK_SECRETS)}: two of them are the same; give each its own")
+    key = env.get(FERNET_KEY, "")
+    try:
+        valid = len(base64.urlsafe_b64decode(key.encode())) == 32 if key else False
+    except (binascii.Error, ValueError):
+        valid = False
+    if not valid:
+        problems.append(f"{FERNET_KEY}: {'not set' if not key else 'not a Fernet key'}; generate one with: python -c "
+                        "\"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\"")
+    return problems
+
+
 def redacted(url: str) -> str:
     """``url`` without its password, for printing and logs."""
     parts = urlsplit(url)
