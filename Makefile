@@ -11,11 +11,12 @@ TEST_WORKERS ?= 2
 PY := $(VENV)/bin/python
 # Debian's Chromium, for the test that opens Airflow's UI (installed when we are root, as on CI)
 BROWSER := /usr/bin/chromium
+SUPERSET_VENV := .venv-superset
 # Use this machine's Python; never download one.
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test run airflow setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt benchmark-models benchmark-segments benchmark-reports
+.PHONY: demo test run airflow bi bi-setup setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt benchmark-models benchmark-segments benchmark-reports
 
 demo: setup ## simulate a bank and run the whole pipeline through Airflow
 	$(PY) -m warehouse demo
@@ -30,6 +31,17 @@ run: setup ## your own deliveries through both DAGs: make run LANDING=dir [THROU
 	$(PY) -m warehouse run --landing "$(LANDING)" $(if $(THROUGH),--through $(THROUGH))
 
 setup: $(VENV)/.synced $(BROWSER)
+
+bi: setup bi-setup ## Superset on http://127.0.0.1:8088 with the warehouse's dashboard, as bi_reader (docs/bi.md)
+	$(PY) -m warehouse bi
+
+# the BI tool's own environment, apart from Airflow's lock (bi/requirements.txt, locked in bi/requirements.lock)
+bi-setup: $(SUPERSET_VENV)/.synced
+
+$(SUPERSET_VENV)/.synced: $(UV) bi/requirements.lock
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(SUPERSET_VENV)
+	$(UV) pip sync --quiet --python $(SUPERSET_VENV)/bin/python bi/requirements.lock
+	touch $@
 
 $(BROWSER):
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -47,8 +59,8 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 lint: setup
 	$(VENV)/bin/ruff check .
 
-pytest: setup
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
+pytest: setup bi-setup
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 warehouse-start: setup ## start the embedded Postgres (kept running until warehouse-stop)
 	$(PY) -m warehouse start

@@ -1,5 +1,5 @@
-"""Command line: ``python -m warehouse {start,stop,status,url,psql,demo,run,airflow,quarantine,segment,
-lookup,model-quality}``
+"""Command line: ``python -m warehouse {start,stop,status,url,psql,demo,run,airflow,bi,quarantine,segment,
+lookup,check-env,model-quality}``
 (what the Makefile calls)."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 from warehouse.db import connect, ensure_database, table_counts
@@ -380,6 +381,27 @@ def cmd_check_env(_args) -> int:
     return 0
 
 
+def cmd_bi(args) -> int:
+    """Superset with the warehouse's dashboard, as bi_reader, until Ctrl-C."""
+    from warehouse import bi_tool
+
+    settings = Settings.from_env()
+    home = bi_tool.superset_home()
+    env = bi_tool.superset_env(settings, home)
+    print(f"setting up Superset in {home} (metadata upgrade, roles, the dashboard) ...", flush=True)
+    bi_tool.prepare(env)
+    with bi_tool.serving(env, args.port) as url:
+        print(f"Superset: {url}/superset/dashboard/customer-value/  (reads {bi_tool.warehouse_of(env)}, schema bi)")
+        print(f"  log in as admin; the password is \"admin_password\" in {home / 'credentials.json'} (yours only)")
+        print("  Ctrl-C stops it", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("stopping Superset")
+    return 0
+
+
 def cmd_lookup(args) -> int:
     """The information query: a customer's 360 view, as the login (or --as) may see it."""
     from warehouse.lookup import NotFound, format_customer, lookup
@@ -433,6 +455,9 @@ def main(argv: list[str] | None = None) -> int:
     segment.add_argument("--month", type=_month, action="append", default=[],
                          help="a month to segment (again), YYYY-MM; repeat for several")
     segment.set_defaults(func=cmd_segment)
+    bi = sub.add_parser("bi", help="Superset with the warehouse's dashboard, as bi_reader (make bi)")
+    bi.add_argument("--port", type=int, default=8088)
+    bi.set_defaults(func=cmd_bi)
     sub.add_parser("check-env", help="check the compose stack's secrets (no placeholder, none missing, a real "
                    "Fernet key); the stack's first service runs it").set_defaults(func=cmd_check_env)
     lookup = sub.add_parser("lookup", help="a customer's 360 view (individual or enterprise) from bi, as your "

@@ -505,3 +505,59 @@ def test_the_information_query_finds_only_what_the_login_may_see_and_takes_no_sq
     for hostile in ("RM1'; drop role bi_reader; --", "RM 1", "", "RM1\"x"):
         with pytest.raises(ValueError, match="cannot name a login"):
             login_name("rm", hostile)
+
+
+def test_superset_shows_the_dashboard_with_the_warehouses_figures(pipeline, db, tmp_path):
+    import re
+    import secrets
+
+    import requests
+    from psycopg2 import sql
+
+    from tests.e2e.browser import render
+    from warehouse import bi_tool
+    from warehouse.access import HEAD_OFFICE
+    from warehouse.airflow_local import free_port
+
+    settings, _ = pipeline
+    # a head-office login of the test's own, so that bi_reader's password is left as it is
+    login, password = "bi_test_superset", secrets.token_urlsafe(16)
+    db.execute("do $$ begin create role bi_test_superset login; exception when duplicate_object then null; end $$")
+    db.execute(sql.SQL("alter role bi_test_superset password {}").format(sql.Literal(password)))
+    db.execute(sql.SQL("grant {} to bi_test_superset").format(sql.Identifier(HEAD_OFFICE)))
+    home = tmp_path / "superset"
+    env = bi_tool.superset_env(settings, home, login=(login, password))
+    bi_tool.prepare(env)
+    bi_tool.prepare(env)  # a second start imports the same objects again: nothing doubles
+
+    # what the charts must show, from the marts: the RM with the highest value, the branches' tier counts
+    db.execute("""select portfolio_id from marts.rm_report_books where portfolio_level = 'rm'
+                  and month_start_date = (select max(month_start_date) from marts.rm_report_books)
+                  order by current_value_cny desc limit 1""")
+    [(top_rm,)] = db.fetchall()
+    db.execute("""select branch_id, count(*) from marts.rm_report_customers where is_in_book and value_tier = 'lead'
+                  and month_start_date = (select max(month_start_date) from marts.rm_report_customers)
+                  group by 1 order by 1""")
+    lead_by_branch = db.fetchall()
+    with bi_tool.serving(env, free_port()) as url:
+        session = requests.Session()
+        form = session.get(f"{url}/login/", timeout=30).text
+        token = re.search(r'id="csrf_token"\s*value="([^"]+)"', form).group(1)
+        admin = bi_tool.credentials(home)["admin_password"]
+        session.post(f"{url}/login/", data={"username": "admin", "password": admin, "csrf_token": token}, timeout=30)
+        dashboards = session.get(f"{url}/api/v1/dashboard/", timeout=30).json()["result"]
+        assert [d["dashboard_title"] for d in dashboards] == ["Customer value"]
+        charts = session.get(f"{url}/api/v1/chart/", timeout=30).json()["count"]
+        assert charts == 6
+        shot = tmp_path / "dashboard.png"
+        titles = ("Tier mix by branch", "Value and value at risk per RM", "Segment profiles",
+                  "Tier migrations since last month", "Profitability by product", "Profitability by channel")
+        text = render(f"{url}/superset/dashboard/customer-value/", dict(session.cookies), screenshot=shot,
+                      ready=lambda t: all(title in t for title in titles) and top_rm in t and "Loading" not in t)
+    assert all(title in text for title in titles), f"the dashboard did not render; screenshot {shot}"
+    assert "Data error" not in text and "error" not in text.lower(), text[:2000]
+    assert top_rm in text and "mobile" in text and "platinum" in text
+    tier_mix = text.split("Tier mix by branch")[1].split("Value and value at risk per RM")[0].split()
+    for branch, lead in lead_by_branch:  # each branch's row holds its count of lead customers
+        row = tier_mix[tier_mix.index(branch) + 1:][:4]
+        assert str(lead) in row, (branch, lead, row, f"screenshot {shot}")

@@ -1,4 +1,4 @@
--- The information query's view of one customer (marts.customer_360): who they are, what they hold,
+-- One row per customer: the information query's view of them (marts.customer_360), who they are, what they hold,
 -- their value and last contact. National id and phone are never whole here; the name is whole only
 -- for the customer's own RM. Row scope as bi.customer_monthly.
 {{ config(alias='customer_360') }}
