@@ -142,7 +142,7 @@ class Settings:
 
 # The secrets the compose stack needs (docker-compose.yml, .env.example) and what makes one unfit.
 STACK_SECRETS = ("WAREHOUSE_ADMIN_PASSWORD", "WAREHOUSE_PASSWORD", "BI_READER_PASSWORD", "AIRFLOW_DB_PASSWORD",
-                 "AIRFLOW_JWT_SECRET")
+                 "AIRFLOW_JWT_SECRET", "SUPERSET_SECRET_KEY", "SUPERSET_ADMIN_PASSWORD")
 FERNET_KEY = "AIRFLOW_FERNET_KEY"
 MIN_SECRET_LENGTH = 16
 

@@ -521,7 +521,8 @@ def test_superset_shows_the_dashboard_with_the_warehouses_figures(pipeline, db, 
 
     settings, _ = pipeline
     # a head-office login of the test's own, so that bi_reader's password is left as it is
-    login, password = "bi_test_superset", secrets.token_urlsafe(16)
+    login = "bi_test_superset"
+    password = secrets.token_urlsafe(16)
     db.execute("do $$ begin create role bi_test_superset login; exception when duplicate_object then null; end $$")
     db.execute(sql.SQL("alter role bi_test_superset password {}").format(sql.Literal(password)))
     db.execute(sql.SQL("grant {} to bi_test_superset").format(sql.Identifier(HEAD_OFFICE)))
