@@ -51,6 +51,10 @@ def test_every_connection_needs_the_generated_password(tmp_path):
                 psycopg2.connect(f"postgresql://{user}@127.0.0.1:{port}/warehouse").close()
         with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
             psycopg2.connect(f"postgresql://postgres:{'a-wrong-guess'}@127.0.0.1:{port}/warehouse").close()
+        with psycopg2.connect(url) as conn, conn.cursor() as cur:  # the pipeline's login: the owner, no superuser
+            cur.execute("""select current_user, rolsuper, pg_get_userbyid(d.datdba) from pg_roles, pg_database as d
+                           where rolname = current_user and d.datname = current_database()""")
+            assert cur.fetchone() == ("bank", False, "bank")
         bi_reader = warehouse.server_url("warehouse", role="bi_reader")
         with psycopg2.connect(bi_reader) as conn, conn.cursor() as cur:
             cur.execute("select current_user, rolsuper from pg_roles where rolname = current_user")

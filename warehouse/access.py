@@ -47,15 +47,15 @@ def login_name(kind: str, entity_id: str) -> str:
     return f"{kind}_{entity_id.lower()}"
 
 
-def _create_role(cur, name: str, login: bool, member_of: str | None = None) -> None:
+def _create_role(cur, name: str, login: bool, member_of: str | None = None, createrole: bool = False) -> None:
     """Create the role unless it is there, let it log in, grant it its group; each only when not so
     already (roles belong to the server: another database's set-up, maybe running at the same time,
     may have done it, and a concurrent change of the same role fails)."""
     cur.execute("select rolcanlogin from pg_roles where rolname = %s", (name,))
     found = cur.fetchone()
     if found is None:
-        _tolerating_a_concurrent_set_up(
-            cur, sql.SQL("create role {} " + ("login" if login else "nologin")).format(sql.Identifier(name)))
+        options = ("login" if login else "nologin") + (" createrole" if createrole else "")
+        _tolerating_a_concurrent_set_up(cur, sql.SQL("create role {} " + options).format(sql.Identifier(name)))
     elif login and not found[0]:
         cur.execute(sql.SQL("alter role {} login").format(sql.Identifier(name)))
     if member_of:
@@ -94,6 +94,19 @@ def create_roles(cur) -> None:
     for group in GROUP_ROLES:
         _create_role(cur, group, login=False)
     _create_role(cur, BI_READER, login=True, member_of=HEAD_OFFICE)
+
+
+def create_pipeline_login(cur, name: str) -> None:
+    """The pipeline's login: it may create roles (the BI logins) and administers the BI groups and
+    ``bi_reader``, and is no superuser (the embedded warehouse's ``bank``)."""
+    _create_role(cur, name, login=True, createrole=True)
+    create_roles(cur)
+    for role in (*GROUP_ROLES, BI_READER):
+        cur.execute("""select 1 from pg_auth_members
+                       where roleid = %s::regrole and member = %s::regrole and admin_option""", (role, name))
+        if cur.fetchone() is None:
+            _tolerating_a_concurrent_set_up(cur, sql.SQL("grant {} to {} with admin option").format(
+                sql.Identifier(role), sql.Identifier(name)))
 
 
 def set_password(cur, role: str, password: str) -> None:

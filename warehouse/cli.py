@@ -15,7 +15,7 @@ from pathlib import Path
 
 from warehouse.db import connect, ensure_database, table_counts
 from warehouse.embedded import EmbeddedWarehouse, postgres_bin_path
-from warehouse.settings import PROJECT_DIR, Settings, redacted
+from warehouse.settings import PIPELINE_LOGIN, PROJECT_DIR, Settings, redacted
 
 log = logging.getLogger("warehouse")
 
@@ -270,8 +270,9 @@ def cmd_run(args) -> int:
         server = EmbeddedWarehouse.default()
         server.start()
         database = f"bank_{name}"
-        ensure_database(server.server_url(), database)
-        url = server.server_url(database)
+        ensure_database(server.server_url(), database, owner=PIPELINE_LOGIN)
+        server.hand_over(database)
+        url = server.server_url(database, role=PIPELINE_LOGIN)
         print(f"warehouse: database {database} on the embedded Postgres (the demo's is 'warehouse')")
     else:
         url = os.environ["WAREHOUSE_URL"].strip()
@@ -296,8 +297,10 @@ def cmd_airflow(args) -> int:
     url = ensure_warehouse()
     if _uses_embedded():
         server = EmbeddedWarehouse.default()
-        ensure_database(server.server_url(), "airflow_metadata")
-        metadata = server.server_url("airflow_metadata").replace("postgresql://", "postgresql+psycopg2://", 1)
+        ensure_database(server.server_url(), "airflow_metadata", owner=PIPELINE_LOGIN)
+        server.hand_over("airflow_metadata")
+        metadata = server.server_url("airflow_metadata", role=PIPELINE_LOGIN).replace(
+            "postgresql://", "postgresql+psycopg2://", 1)
     elif os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"):
         metadata = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
     else:

@@ -61,15 +61,19 @@ def connect(settings: Settings | None = None, *, autocommit: bool = False) -> It
         conn.close()
 
 
-def ensure_database(server_url: str, database: str) -> None:
-    """Create ``database`` on the server at ``server_url`` if it does not exist."""
+def ensure_database(server_url: str, database: str, owner: str | None = None) -> None:
+    """Create ``database`` on the server at ``server_url`` if it does not exist, owned by ``owner``
+    (a role of the server) when given."""
     conn = psycopg2.connect(server_url)
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
             cur.execute("select 1 from pg_database where datname = %s", (database,))
             if cur.fetchone() is None:
-                cur.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
+                statement = sql.SQL("create database {}").format(sql.Identifier(database))
+                if owner:
+                    statement += sql.SQL(" owner {}").format(sql.Identifier(owner))
+                cur.execute(statement)
     finally:
         conn.close()
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from warehouse import access
 from warehouse.db import ensure_database
-from warehouse.settings import EMBEDDED_DATABASE, SERVER_USER, EmbeddedLocation
+from warehouse.settings import EMBEDDED_DATABASE, PIPELINE_LOGIN, SERVER_USER, EmbeddedLocation
 
 HBA_MARKER = "# bank-customer-value: a password (SCRAM) for every connection"
 PG_HBA = (f"{HBA_MARKER}\n"
@@ -37,6 +37,38 @@ PG_HBA = (f"{HBA_MARKER}\n"
           "host all all ::1/128 scram-sha-256\n")
 
 log = logging.getLogger(__name__)
+
+
+# every schema, table (partitions too), view and free-standing sequence the superuser owns, to the pipeline's login
+# ({login}, {database}: names of this module's own, never input)
+HAND_OVER = """
+do $$
+declare
+    found record;
+begin
+    execute format('alter database %I owner to %I', '{database}', '{login}');
+    for found in
+        select nspname from pg_namespace
+        where nspowner = 'postgres'::regrole and nspname not like 'pg\\_%' and nspname <> 'information_schema'
+    loop
+        execute format('alter schema %I owner to %I', found.nspname, '{login}');
+    end loop;
+    for found in
+        select c.oid::regclass::text as name,
+               case c.relkind when 'v' then 'view' when 'm' then 'materialized view' when 'S' then 'sequence'
+                   else 'table' end as kind
+        from pg_class as c join pg_namespace as n on n.oid = c.relnamespace
+        where c.relowner = 'postgres'::regrole and c.relkind in ('r', 'p', 'v', 'm', 'S')
+            and n.nspname not like 'pg\\_%' and n.nspname <> 'information_schema'
+            -- a sequence a column owns follows its table
+            and (c.relkind <> 'S' or not exists (
+                select 1 from pg_depend as d
+                where d.objid = c.oid and d.classid = 'pg_class'::regclass and d.deptype in ('a', 'i')))
+    loop
+        execute format('alter %s %s owner to %I', found.kind, found.name, '{login}');
+    end loop;
+end $$
+"""
 
 
 class EmbeddedWarehouse(EmbeddedLocation):
@@ -74,9 +106,10 @@ class EmbeddedWarehouse(EmbeddedLocation):
             self._run(POSTGRES_BIN_PATH / "pg_ctl", "-D", self.pgdata, "-l", self.log_file, "-w",
                       "-t", "60", "-o", f"-p {port}", "start", user=run_as)
         self._require_passwords(POSTGRES_BIN_PATH, run_as)
-        ensure_database(self.server_url(), EMBEDDED_DATABASE)
-        self._bi_reader()
-        return self.server_url(EMBEDDED_DATABASE)
+        self._logins()
+        ensure_database(self.server_url(), EMBEDDED_DATABASE, owner=PIPELINE_LOGIN)
+        self.hand_over(EMBEDDED_DATABASE)
+        return self.server_url(EMBEDDED_DATABASE, role=PIPELINE_LOGIN)
 
     def stop(self) -> bool:
         """Stop the server; return whether it was running."""
@@ -120,7 +153,7 @@ class EmbeddedWarehouse(EmbeddedLocation):
         """The generated passwords, made on first use; the file is the owner's alone (0600)."""
         exists = self.credentials_file.exists()
         credentials = json.loads(self.credentials_file.read_text()) if exists else {}
-        missing = [role for role in ("postgres", access.BI_READER) if role not in credentials]
+        missing = [role for role in ("postgres", PIPELINE_LOGIN, access.BI_READER) if role not in credentials]
         if missing:
             credentials.update({role: secrets.token_urlsafe(24) for role in missing})
             descriptor = os.open(self.credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -129,15 +162,29 @@ class EmbeddedWarehouse(EmbeddedLocation):
         self.credentials_file.chmod(0o600)
         return credentials
 
-    def _bi_reader(self) -> None:
-        """``bi_reader``, the login BI tools use, with its generated password."""
+    def _logins(self) -> None:
+        """The pipeline's login (``bank``: creates roles and owns the databases, no superuser) and
+        ``bi_reader``, each with its generated password; the BI groups, which ``bank`` administers."""
         import psycopg2
 
-        conn = psycopg2.connect(self.server_url(EMBEDDED_DATABASE))
+        conn = psycopg2.connect(self.server_url())
         try:
             with conn, conn.cursor() as cur:
-                access.create_roles(cur)
+                access.create_pipeline_login(cur, PIPELINE_LOGIN)
+                access.set_password(cur, PIPELINE_LOGIN, self._credentials()[PIPELINE_LOGIN])
                 access.set_password(cur, access.BI_READER, self._credentials()[access.BI_READER])
+        finally:
+            conn.close()
+
+    def hand_over(self, database: str) -> None:
+        """Give ``database`` and everything in it the superuser owns to the pipeline's login (a
+        warehouse made when the pipeline connected as the superuser; a no-op once done)."""
+        import psycopg2
+
+        conn = psycopg2.connect(self.server_url(database))
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute(HAND_OVER.replace("{login}", PIPELINE_LOGIN).replace("{database}", database))
         finally:
             conn.close()
 

@@ -18,6 +18,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 EMBEDDED_DATABASE = "warehouse"
 REPORT_LANGUAGES = ("zh", "en")  # what reports/labels.py translates
 SERVER_USER = "pgserver"  # the embedded server's OS user when we are root (Postgres refuses to run as root)
+PIPELINE_LOGIN = "bank"  # the embedded warehouse's login for the pipeline: its databases' owner, no superuser
 
 
 class SettingsError(RuntimeError):
@@ -85,9 +86,9 @@ class EmbeddedLocation:
         return True
 
     def running_url(self) -> str | None:
-        """The URL of the warehouse database if the server is running, else None."""
+        """The URL of the warehouse database, for the pipeline's login, if the server is running, else None."""
         if self.is_running() and self.port() is not None:
-            return self.server_url(EMBEDDED_DATABASE)
+            return self.server_url(EMBEDDED_DATABASE, role=PIPELINE_LOGIN)
         return None
 
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import uuid
-from urllib.parse import urlsplit
 
 import pytest
 
 from warehouse import airflow_local
-from warehouse.db import drop_database, ensure_database
+from warehouse.db import drop_database
 
 pytestmark = pytest.mark.e2e
 LAST_DAY = "2026-07-02"
@@ -24,10 +22,10 @@ LAST_DAY = "2026-07-02"
 
 @pytest.fixture
 def airflow_metadata_url(postgres_server_url):
-    name = f"airflow_meta_{uuid.uuid4().hex[:8]}"
-    ensure_database(postgres_server_url, name)
-    parts = urlsplit(postgres_server_url)
-    yield f"postgresql+psycopg2://{parts.netloc}/{name}"
+    from tests.conftest import new_database
+
+    name, url = new_database(postgres_server_url, "airflow_meta")
+    yield url.replace("postgresql://", "postgresql+psycopg2://", 1)
     drop_database(postgres_server_url, name)
 
 

@@ -19,15 +19,11 @@ LOGICAL_DATE = "2026-08-31"
 @pytest.fixture(scope="module")
 def pipeline(tiny_bank, tmp_path_factory, postgres_server_url):
     """Run every DAG once on a fresh database; yield (settings, airflow env)."""
-    import uuid
-
-    from tests.conftest import _with_database
-    from warehouse.db import drop_database, ensure_database
+    from tests.conftest import new_database
+    from warehouse.db import drop_database
     from warehouse.settings import Settings
 
-    name = f"bank_e2e_{uuid.uuid4().hex[:8]}"
-    ensure_database(postgres_server_url, name)
-    url = _with_database(postgres_server_url, name)
+    name, url = new_database(postgres_server_url, "bank_e2e")
     root = tmp_path_factory.mktemp("e2e")
     env = airflow_local.airflow_env(root / "airflow", extra={
         "WAREHOUSE_URL": url, "BANK_LANDING_DIR": str(tiny_bank), "BANK_REPORTS_DIR": str(root / "reports"),
@@ -40,10 +36,14 @@ def pipeline(tiny_bank, tmp_path_factory, postgres_server_url):
 
 
 @pytest.fixture
-def db(pipeline):
+def db(pipeline, postgres_server_url):
+    """The pipeline's database as its administrator (a superuser with the embedded warehouse), who
+    may take any BI login's role to see what it sees."""
     import psycopg2
 
-    connection = psycopg2.connect(pipeline[0].warehouse_url)
+    from tests.conftest import _with_database
+
+    connection = psycopg2.connect(_with_database(postgres_server_url, pipeline[0].warehouse_url.rsplit("/", 1)[1]))
     connection.autocommit = True  # hold no locks that would block dbt's rebuild of the marts
     yield connection.cursor()
     connection.close()

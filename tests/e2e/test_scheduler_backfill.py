@@ -18,13 +18,12 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg2
 import pytest
 
 from ingestion import contract
-from warehouse.db import drop_database, ensure_database
+from warehouse.db import drop_database
 from warehouse.settings import PROJECT_DIR
 
 DATES = ("2026-07-01", "2026-07-02", "2026-07-03")
@@ -39,10 +38,10 @@ def _free_port() -> int:
 
 @pytest.fixture
 def airflow_metadata_url(postgres_server_url):
-    name = f"airflow_meta_{uuid.uuid4().hex[:8]}"
-    ensure_database(postgres_server_url, name)
-    parts = urlsplit(postgres_server_url)
-    yield f"postgresql+psycopg2://{parts.netloc}/{name}"
+    from tests.conftest import new_database
+
+    name, url = new_database(postgres_server_url, "airflow_meta")
+    yield url.replace("postgresql://", "postgresql+psycopg2://", 1)
     drop_database(postgres_server_url, name)
 
 
