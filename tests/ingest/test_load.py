@@ -147,7 +147,7 @@ def test_load_delivery_names_a_folder_that_is_not_a_date(tmp_path, conn):
 
 
 def test_a_late_day_holds_back_later_days_so_raw_does_not_depend_on_arrival_order(tiny_bank, tmp_path, settings,
-                                                                                  conn):
+                                                                                  conn, postgres_server_url):
     """Day 2 arrives after day 3: day 3 waits, then both load in date order; day 3 repeats a day-1
     transaction, which the earliest date keeps. The result equals loading everything in order."""
     landing = copy_days(tiny_bank, tmp_path / "landing", days=3)
@@ -174,23 +174,19 @@ def test_a_late_day_holds_back_later_days_so_raw_does_not_depend_on_arrival_orde
         arrived_late = state(cur)
     assert arrived_late[1] == [(dt.date(2026, 7, 3), "transactions.csv", "unique_key_across_deliveries")]
 
-    in_order_url = settings.warehouse_url.rsplit("/", 1)[0] + "/postgres"
-    import uuid
-
     import psycopg2
 
-    from warehouse.db import drop_database, ensure_database
+    from tests.conftest import new_database
+    from warehouse.db import drop_database
 
-    name = f"bank_test_{uuid.uuid4().hex[:10]}"
-    ensure_database(in_order_url, name)
+    name, other_url = new_database(postgres_server_url, "bank_test")
     try:
-        other = settings.__class__.from_env({"WAREHOUSE_URL": in_order_url.rsplit("/", 1)[0] + "/" + name,
-                                             "BANK_LANDING_DIR": str(landing)})
+        other = settings.__class__.from_env({"WAREHOUSE_URL": other_url, "BANK_LANDING_DIR": str(landing)})
         load_pending(other, dt.date(2026, 7, 3))
         with psycopg2.connect(other.warehouse_url) as connection, connection.cursor() as cur:
             assert state(cur) == arrived_late
     finally:
-        drop_database(in_order_url, name)
+        drop_database(postgres_server_url, name)
 
 
 def _raw_and_quarantine(conn):
