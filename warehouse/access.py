@@ -96,12 +96,28 @@ def create_roles(cur) -> None:
     _create_role(cur, BI_READER, login=True, member_of=HEAD_OFFICE)
 
 
+def _may_act_as(cur, login: str) -> None:
+    """Let the connected (pipeline) login take ``login``'s role (``set role``: the information query's
+    --as), without inheriting its rights. From Postgres 16 a role's creator administers it but may not
+    take it until it grants itself that."""
+    cur.execute("select pg_has_role(current_user, %s, 'set'), current_setting('server_version_num')::int", (login,))
+    may, version = cur.fetchone()
+    if not may:
+        options = sql.SQL(" with inherit false, set true") if version >= 160000 else sql.SQL("")
+        _tolerating_a_concurrent_set_up(cur, sql.SQL("grant {} to current_user").format(sql.Identifier(login))
+                                        + options)
+
+
 def create_pipeline_login(cur, name: str) -> None:
     """The pipeline's login: it may create roles (the BI logins) and administers the BI groups and
     ``bi_reader``, and is no superuser (the embedded warehouse's ``bank``)."""
     _create_role(cur, name, login=True, createrole=True)
     create_roles(cur)
-    for role in (*GROUP_ROLES, BI_READER):
+    # the BI groups, bi_reader, and the RM and branch-manager logins made before it administered them
+    cur.execute("""select distinct m.member::regrole::text from pg_auth_members as m
+                   where m.roleid in (%s::regrole, %s::regrole)""", (RMS, BRANCH_MANAGERS))
+    logins = [login.strip('"') for (login,) in cur.fetchall() if login.strip('"') != name]
+    for role in (*GROUP_ROLES, BI_READER, *logins):
         cur.execute("""select 1 from pg_auth_members
                        where roleid = %s::regrole and member = %s::regrole and admin_option""", (role, name))
         if cur.fetchone() is None:
@@ -139,6 +155,7 @@ def sync_logins(conn) -> dict[str, int]:
         gone = {login for (login,) in cur.fetchall()} - set(wanted)
         for login, (rm_id, branch_id, group) in wanted.items():
             _create_role(cur, login, login=True, member_of=group)
+            _may_act_as(cur, login)
             cur.execute("""insert into security.bi_logins (login, allowed_rm_id, allowed_branch_id)
                            values (%s, %s, %s)
                            on conflict (login) do update set allowed_rm_id = excluded.allowed_rm_id,
