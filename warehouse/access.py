@@ -18,9 +18,12 @@ spliced into a statement.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
-from urllib.parse import quote, urlsplit, urlunsplit
+import secrets
+from pathlib import Path
 
 from psycopg2 import sql
 
@@ -81,12 +84,18 @@ def _tolerating_a_concurrent_set_up(cur, statement: sql.Composable, params: tupl
     cur.execute("release savepoint role_change")
 
 
-def login_url(warehouse_url: str, login: str) -> str:
-    """The warehouse URL for ``login``, without any password (for printing: a password is never shown)."""
-    parts = urlsplit(warehouse_url)
-    host = parts.hostname or "localhost"
-    netloc = f"{quote(login)}@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+def generated_secrets(path: Path, names: tuple[str, ...]) -> dict[str, str]:
+    """The secrets kept in ``path`` (JSON), each of ``names`` generated on first use; the file is its
+    owner's alone (mode 0600). The embedded warehouse's passwords and Superset's keys live so."""
+    found = json.loads(path.read_text()) if path.exists() else {}
+    missing = [name for name in names if name not in found]
+    if missing:
+        found.update({name: secrets.token_urlsafe(32) for name in missing})
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            json.dump(found, out, indent=2)
+    path.chmod(0o600)
+    return found
 
 
 def create_roles(cur) -> None:

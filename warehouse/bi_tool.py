@@ -11,20 +11,17 @@ it replaces, never duplicates) and serves with gunicorn on 127.0.0.1.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import secrets
 import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
-from warehouse.access import BI_READER, login_url
+from warehouse.access import BI_READER, generated_secrets
 from warehouse.embedded import EmbeddedWarehouse
-from warehouse.settings import PROJECT_DIR, Settings
+from warehouse.settings import PROJECT_DIR, Settings, redacted
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +42,7 @@ def superset_home(env: dict[str, str] | None = None) -> Path:
 def credentials(home: Path) -> dict[str, str]:
     """Superset's secret key and admin password, generated on first use (file mode 0600)."""
     home.mkdir(parents=True, exist_ok=True)
-    path = home / "credentials.json"
-    found = json.loads(path.read_text()) if path.exists() else {}
-    missing = [key for key in ("secret_key", "admin_password") if key not in found]
-    if missing:
-        found.update({key: secrets.token_urlsafe(32) for key in missing})
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as out:
-            json.dump(found, out, indent=2)
-    path.chmod(0o600)
-    return found
+    return generated_secrets(home / "credentials.json", ("secret_key", "admin_password"))
 
 
 def bi_reader_password(settings: Settings, env: dict[str, str]) -> str:
@@ -78,7 +66,7 @@ def superset_env(settings: Settings, home: Path, env: dict[str, str] | None = No
     user, password = login or (BI_READER, bi_reader_password(settings, env))
     return {**env, "SUPERSET_HOME": str(home), "SUPERSET_CONFIG_PATH": str(BI_DIR / "superset_config.py"),
             "SUPERSET_SECRET_KEY": found["secret_key"], "SUPERSET_ADMIN_PASSWORD": found["admin_password"],
-            "FLASK_APP": "superset", "BI_WAREHOUSE_URI": login_url(settings.warehouse_url, user),
+            "FLASK_APP": "superset", "BI_WAREHOUSE_URI": redacted(settings.warehouse_url, user=user),
             "BI_READER_PASSWORD": password, "PYTHONPATH": ""}
 
 
@@ -132,8 +120,3 @@ def serving(env: dict[str, str], port: int = DEFAULT_PORT, timeout: float = 180)
         if server.poll() is None:
             server.kill()
 
-
-def warehouse_of(env: dict[str, str]) -> str:
-    """Host, port and database the dashboard reads, for printing (no password)."""
-    parts = urlsplit(env["BI_WAREHOUSE_URI"])
-    return f"{unquote(parts.username or '')}@{parts.hostname}:{parts.port}{parts.path}"

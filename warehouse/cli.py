@@ -200,10 +200,10 @@ def _print_summary(settings: Settings, url: str, run_log: Path, what: str) -> No
     for entry in [e for e in shown if e["level"] == "branch"][:2] + [e for e in shown if e["level"] == "rm"][:3]:
         print(f"    {month_dir / entry['file']}  ({entry['pages']} pages)")
     print(f"  Airflow run log: {run_log}")
-    from warehouse.access import BI_READER, login_url
+    from warehouse.access import BI_READER
 
     print("\nConnect a BI tool to the schema bi (docs/bi.md), as head office:")
-    print(f"  {login_url(url, BI_READER)}")
+    print(f"  {redacted(url, user=BI_READER)}")
     if _uses_embedded():
         credentials = EmbeddedWarehouse.default().credentials_file
         print(f"  its password: \"{BI_READER}\" in {credentials} (readable by you only)")
@@ -394,7 +394,8 @@ def cmd_bi(args) -> int:
     print(f"setting up Superset in {home} (metadata upgrade, roles, the dashboard) ...", flush=True)
     bi_tool.prepare(env)
     with bi_tool.serving(env, args.port) as url:
-        print(f"Superset: {url}/superset/dashboard/customer-value/  (reads {bi_tool.warehouse_of(env)}, schema bi)")
+        print(f"Superset: {url}/superset/dashboard/customer-value/")
+        print(f"  it reads {redacted(env['BI_WAREHOUSE_URI'])}, schema bi")
         print(f"  log in as admin; the password is \"admin_password\" in {home / 'credentials.json'} (yours only)")
         print("  Ctrl-C stops it", flush=True)
         try:

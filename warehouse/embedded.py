@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import socket
 import subprocess
 import time
@@ -151,16 +150,7 @@ class EmbeddedWarehouse(EmbeddedLocation):
 
     def _credentials(self) -> dict[str, str]:
         """The generated passwords, made on first use; the file is the owner's alone (0600)."""
-        exists = self.credentials_file.exists()
-        credentials = json.loads(self.credentials_file.read_text()) if exists else {}
-        missing = [role for role in ("postgres", PIPELINE_LOGIN, access.BI_READER) if role not in credentials]
-        if missing:
-            credentials.update({role: secrets.token_urlsafe(24) for role in missing})
-            descriptor = os.open(self.credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(descriptor, "w") as out:
-                json.dump(credentials, out, indent=2)
-        self.credentials_file.chmod(0o600)
-        return credentials
+        return access.generated_secrets(self.credentials_file, ("postgres", PIPELINE_LOGIN, access.BI_READER))
 
     def _logins(self) -> None:
         """The pipeline's login (``bank``: creates roles and owns the databases, no superuser) and

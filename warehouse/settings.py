@@ -179,12 +179,13 @@ def stack_secret_problems(env: dict[str, str]) -> list[str]:
     return problems
 
 
-def redacted(url: str) -> str:
-    """``url`` without its password, for printing and logs."""
+def redacted(url: str, user: str | None = None) -> str:
+    """``url`` without its password (for printing and logs), for ``user`` instead of its own if given."""
     parts = urlsplit(url)
-    if parts.password is None:
+    if parts.password is None and user is None:
         return url
-    netloc = (parts.username or "") + "@" + (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    name = quote(user) if user else (parts.username or "")
+    netloc = name + "@" + (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
