@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,27 +29,20 @@ def simulated_warehouse(kind: str, customers: int, days: int, seed: int = 42) ->
     ``ml``); dropped afterwards. Yields (settings, the simulator's ground-truth folder)."""
     from ingestion.load import load_pending
     from simulator.bank import SimulationConfig, simulate
-    from warehouse.cli import ensure_warehouse
-    from warehouse.db import drop_database, ensure_database
+    from warehouse.cli import scratch_database
     from warehouse.settings import Settings
     from warehouse.transform import replay_snapshots, run_dbt
 
-    server = ensure_warehouse().rsplit("/", 1)[0]
-    name = f"bench_{kind}_{uuid.uuid4().hex[:8]}"
-    ensure_database(f"{server}/postgres", name)
     end = START + dt.timedelta(days=days - 1)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            landing, truth = Path(tmp) / "landing", Path(tmp) / "truth"
-            print(f"simulating {customers:,} customers, {START} to {end} ...", flush=True)
-            simulate(SimulationConfig(customers=customers, start_date=START, end_date=end, seed=seed), landing, truth)
-            settings = Settings.from_env({"WAREHOUSE_URL": f"{server}/{name}", "BANK_LANDING_DIR": str(landing),
-                                          "BANK_REPORTS_DIR": str(Path(tmp) / "reports")})
-            print("loading, replaying the history, dbt run ...", flush=True)
-            load_pending(settings, end)
-            run_dbt(["seed"], settings)
-            replay_snapshots(settings)
-            run_dbt(["run", "--exclude", "source:ml+"], settings)
-            yield settings, truth
-    finally:
-        drop_database(f"{server}/postgres", name)
+    with scratch_database(f"bench_{kind}") as url, tempfile.TemporaryDirectory() as tmp:
+        landing, truth = Path(tmp) / "landing", Path(tmp) / "truth"
+        print(f"simulating {customers:,} customers, {START} to {end} ...", flush=True)
+        simulate(SimulationConfig(customers=customers, start_date=START, end_date=end, seed=seed), landing, truth)
+        settings = Settings.from_env({"WAREHOUSE_URL": url, "BANK_LANDING_DIR": str(landing),
+                                      "BANK_REPORTS_DIR": str(Path(tmp) / "reports")})
+        print("loading, replaying the history, dbt run ...", flush=True)
+        load_pending(settings, end)
+        run_dbt(["seed"], settings)
+        replay_snapshots(settings)
+        run_dbt(["run", "--exclude", "source:ml+"], settings)
+        yield settings, truth

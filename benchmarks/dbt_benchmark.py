@@ -23,14 +23,13 @@ import json
 import logging
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from benchmarks import report
 from ingestion.load import load_pending
 from simulator.bank import SimulationConfig, simulate
-from warehouse.cli import ensure_warehouse
-from warehouse.db import connect, drop_database, ensure_database
+from warehouse.cli import scratch_database
+from warehouse.db import connect
 from warehouse.settings import Settings
 from warehouse.transform import replay_snapshots, run_dbt
 
@@ -53,35 +52,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    server = ensure_warehouse().rsplit("/", 1)[0]
-    name = f"bench_dbt_{uuid.uuid4().hex[:8]}"
-    ensure_database(f"{server}/postgres", name)
     start = dt.date(2026, 7, 1)
     last_history_day = start + dt.timedelta(days=args.days - 1)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            landing = Path(tmp) / "landing"
-            print(f"simulating {args.customers} customers x {args.days + 1} days ...", flush=True)
-            simulate(SimulationConfig(customers=args.customers, start_date=start,
-                                      end_date=last_history_day + dt.timedelta(days=1), seed=13),
-                     landing, Path(tmp) / "truth")
-            settings = Settings.from_env({"WAREHOUSE_URL": f"{server}/{name}", "BANK_LANDING_DIR": str(landing)})
-            load_pending(settings, last_history_day)
-            with connect(settings) as conn, conn.cursor() as cur:
-                cur.execute("select count(*) from raw.deposit_balances")
-                history_rows = cur.fetchone()[0]
-            run_dbt(["seed"], settings)
-            replay_snapshots(settings)
-            full_wall, full_dbt, full_models = _timed(["run", "--full-refresh"], settings)
-            with connect(settings, autocommit=True) as conn, conn.cursor() as cur:
-                cur.execute("vacuum analyze")
-            load_pending(settings, last_history_day + dt.timedelta(days=1))
-            started = time.perf_counter()
-            replay_snapshots(settings)
-            replay = time.perf_counter() - started
-            incremental_wall, incremental_dbt, incremental_models = _timed(["run"], settings)
-    finally:
-        drop_database(f"{server}/postgres", name)
+    with scratch_database("bench_dbt") as url, tempfile.TemporaryDirectory() as tmp:
+        landing = Path(tmp) / "landing"
+        print(f"simulating {args.customers} customers x {args.days + 1} days ...", flush=True)
+        simulate(SimulationConfig(customers=args.customers, start_date=start,
+                                  end_date=last_history_day + dt.timedelta(days=1), seed=13),
+                 landing, Path(tmp) / "truth")
+        settings = Settings.from_env({"WAREHOUSE_URL": url, "BANK_LANDING_DIR": str(landing)})
+        load_pending(settings, last_history_day)
+        with connect(settings) as conn, conn.cursor() as cur:
+            cur.execute("select count(*) from raw.deposit_balances")
+            history_rows = cur.fetchone()[0]
+        run_dbt(["seed"], settings)
+        replay_snapshots(settings)
+        full_wall, full_dbt, full_models = _timed(["run", "--full-refresh"], settings)
+        with connect(settings, autocommit=True) as conn, conn.cursor() as cur:
+            cur.execute("vacuum analyze")
+        load_pending(settings, last_history_day + dt.timedelta(days=1))
+        started = time.perf_counter()
+        replay_snapshots(settings)
+        replay = time.perf_counter() - started
+        incremental_wall, incremental_dbt, incremental_models = _timed(["run"], settings)
     lines = [
         f"\n### dbt, {dt.date.today():%Y-%m-%d}: {args.customers:,} customers, {args.days} days of history "
         f"({history_rows:,} daily deposit balances), one more day added\n",

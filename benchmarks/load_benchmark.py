@@ -15,7 +15,6 @@ import logging
 import platform
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import psycopg2
@@ -26,22 +25,10 @@ from ingestion import contract
 from ingestion.load import load_delivery
 from ingestion.raw import DeliveredCodes
 from simulator.bank import SimulationConfig, simulate
-from warehouse.cli import ensure_warehouse
-from warehouse.db import drop_database, ensure_database
+from warehouse.cli import scratch_database
 from warehouse.schema import ensure_schema
 
 PG_ENCODING = {"utf-8": "UTF8", "gbk": "GBK"}
-
-
-def _server_and_db(url: str, name: str) -> tuple[str, str]:
-    base, _, _ = url.rpartition("/")
-    return f"{base}/postgres", f"{base}/{name}"
-
-
-def _fresh_database(server: str) -> tuple[str, str]:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    ensure_database(server, name)
-    return name, server.rsplit("/", 1)[0] + "/" + name
 
 
 def _control(folder: Path) -> dict[str, str]:
@@ -114,8 +101,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="do not append the result to docs/benchmarks.md")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    url = ensure_warehouse()
-    server = url.rsplit("/", 1)[0] + "/postgres"
     with tempfile.TemporaryDirectory() as tmp:
         config = SimulationConfig(customers=args.customers, start_date=dt.date(2026, 7, 1),
                                   end_date=dt.date(2026, 7, args.days), seed=11)
@@ -126,11 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         best: dict[str, float] = {}
         for attempt in range(args.repeat):
             for name, method in METHODS.items():
-                db_name, db_url = _fresh_database(server)
-                started = time.perf_counter()
-                method(db_url, folders)
-                elapsed = time.perf_counter() - started
-                drop_database(server, db_name)
+                with scratch_database("bench_load") as db_url:
+                    started = time.perf_counter()
+                    method(db_url, folders)
+                    elapsed = time.perf_counter() - started
                 best[name] = min(best.get(name, elapsed), elapsed)
                 print(f"  run {attempt + 1}: {name:<28} {elapsed:7.2f} s  {rows / elapsed:>10,.0f} rows/s", flush=True)
     reference = best["bare COPY"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -12,9 +11,9 @@ import psycopg2
 import pytest
 
 from simulator.bank import SimulationConfig, simulate
-from warehouse.db import drop_database, ensure_database
+from warehouse.cli import scratch_database
 from warehouse.embedded import EmbeddedWarehouse
-from warehouse.settings import PIPELINE_LOGIN, Settings
+from warehouse.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ... under pytest -n; None in a plain run
@@ -68,24 +67,12 @@ def postgres_server_url():
     yield warehouse.server_url("postgres")
 
 
-def new_database(postgres_server_url: str, prefix: str) -> tuple[str, str]:
-    """A new empty database (name, URL): with the embedded warehouse, owned by and for its pipeline
-    login, no superuser, as the product connects; with WAREHOUSE_URL, for that URL's user."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    warehouse = _embedded()
-    if warehouse is None:
-        ensure_database(postgres_server_url, name)
-        return name, _with_database(postgres_server_url, name)
-    ensure_database(postgres_server_url, name, owner=PIPELINE_LOGIN)
-    return name, warehouse.server_url(name, role=PIPELINE_LOGIN)
-
-
 @pytest.fixture
 def database_url(postgres_server_url):
-    """A new empty database for one test, dropped afterwards."""
-    name, url = new_database(postgres_server_url, "bank_test")
-    yield url
-    drop_database(postgres_server_url, name)
+    """A new empty database for one test (owned by the pipeline login, as the product connects), dropped
+    afterwards."""
+    with scratch_database("bank_test") as url:
+        yield url
 
 
 @pytest.fixture

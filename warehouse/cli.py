@@ -11,9 +11,13 @@ import os
 import re
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from warehouse.db import connect, ensure_database, table_counts
+from warehouse.db import connect, drop_database, ensure_database, table_counts
 from warehouse.embedded import EmbeddedWarehouse, postgres_bin_path
 from warehouse.settings import PIPELINE_LOGIN, PROJECT_DIR, Settings, redacted
 
@@ -33,6 +37,28 @@ def ensure_warehouse() -> str:
     if not _uses_embedded():
         return os.environ["WAREHOUSE_URL"].strip()
     return EmbeddedWarehouse.default().start()
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A new empty database on the warehouse's server (a test's or a benchmark's), its URL, dropped
+    afterwards. With the embedded warehouse it is made by the superuser and owned by the pipeline login,
+    which the URL connects as (the product never connects as a superuser); with WAREHOUSE_URL it is made
+    by that URL's user, who must be allowed to create databases."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    if _uses_embedded():
+        warehouse = EmbeddedWarehouse.default()
+        warehouse.start()
+        server, url = warehouse.server_url("postgres"), warehouse.server_url(name, role=PIPELINE_LOGIN)
+        ensure_database(server, name, owner=PIPELINE_LOGIN)
+    else:
+        parts = urlsplit(os.environ["WAREHOUSE_URL"].strip())
+        server, url = (urlunsplit(parts._replace(path=f"/{database}")) for database in ("postgres", name))
+        ensure_database(server, name)
+    try:
+        yield url
+    finally:
+        drop_database(server, name)
 
 
 def cmd_start(_args) -> int:

@@ -14,19 +14,16 @@ import subprocess
 import pytest
 
 from warehouse import airflow_local
-from warehouse.db import drop_database
+from warehouse.cli import scratch_database
 
 pytestmark = pytest.mark.e2e
 LAST_DAY = "2026-07-02"
 
 
 @pytest.fixture
-def airflow_metadata_url(postgres_server_url):
-    from tests.conftest import new_database
-
-    name, url = new_database(postgres_server_url, "airflow_meta")
-    yield url.replace("postgresql://", "postgresql+psycopg2://", 1)
-    drop_database(postgres_server_url, name)
+def airflow_metadata_url():
+    with scratch_database("airflow_meta") as url:
+        yield url.replace("postgresql://", "postgresql+psycopg2://", 1)
 
 
 def _page(url: str, screenshot) -> str:

@@ -17,22 +17,20 @@ LOGICAL_DATE = "2026-08-31"
 
 
 @pytest.fixture(scope="module")
-def pipeline(tiny_bank, tmp_path_factory, postgres_server_url):
+def pipeline(tiny_bank, tmp_path_factory):
     """Run every DAG once on a fresh database; yield (settings, airflow env)."""
-    from tests.conftest import new_database
-    from warehouse.db import drop_database
+    from warehouse.cli import scratch_database
     from warehouse.settings import Settings
 
-    name, url = new_database(postgres_server_url, "bank_e2e")
-    root = tmp_path_factory.mktemp("e2e")
-    env = airflow_local.airflow_env(root / "airflow", extra={
-        "WAREHOUSE_URL": url, "BANK_LANDING_DIR": str(tiny_bank), "BANK_REPORTS_DIR": str(root / "reports"),
-        "BANK_TASK_RETRIES": "0"})
-    settings = Settings.from_env(env)
-    airflow_local.migrate(env)
-    airflow_local.run_pipeline(LOGICAL_DATE, env)
-    yield settings, env
-    drop_database(postgres_server_url, name)
+    with scratch_database("bank_e2e") as url:
+        root = tmp_path_factory.mktemp("e2e")
+        env = airflow_local.airflow_env(root / "airflow", extra={
+            "WAREHOUSE_URL": url, "BANK_LANDING_DIR": str(tiny_bank), "BANK_REPORTS_DIR": str(root / "reports"),
+            "BANK_TASK_RETRIES": "0"})
+        settings = Settings.from_env(env)
+        airflow_local.migrate(env)
+        airflow_local.run_pipeline(LOGICAL_DATE, env)
+        yield settings, env
 
 
 @pytest.fixture

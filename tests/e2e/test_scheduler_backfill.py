@@ -23,7 +23,7 @@ import psycopg2
 import pytest
 
 from ingestion import contract
-from warehouse.db import drop_database
+from warehouse.cli import scratch_database
 from warehouse.settings import PROJECT_DIR
 
 DATES = ("2026-07-01", "2026-07-02", "2026-07-03")
@@ -37,12 +37,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def airflow_metadata_url(postgres_server_url):
-    from tests.conftest import new_database
-
-    name, url = new_database(postgres_server_url, "airflow_meta")
-    yield url.replace("postgresql://", "postgresql+psycopg2://", 1)
-    drop_database(postgres_server_url, name)
+def airflow_metadata_url():
+    with scratch_database("airflow_meta") as url:
+        yield url.replace("postgresql://", "postgresql+psycopg2://", 1)
 
 
 def _run_states(env: dict[str, str]) -> dict[str, str]:

@@ -147,7 +147,7 @@ def test_load_delivery_names_a_folder_that_is_not_a_date(tmp_path, conn):
 
 
 def test_a_late_day_holds_back_later_days_so_raw_does_not_depend_on_arrival_order(tiny_bank, tmp_path, settings,
-                                                                                  conn, postgres_server_url):
+                                                                                  conn):
     """Day 2 arrives after day 3: day 3 waits, then both load in date order; day 3 repeats a day-1
     transaction, which the earliest date keeps. The result equals loading everything in order."""
     landing = copy_days(tiny_bank, tmp_path / "landing", days=3)
@@ -176,17 +176,13 @@ def test_a_late_day_holds_back_later_days_so_raw_does_not_depend_on_arrival_orde
 
     import psycopg2
 
-    from tests.conftest import new_database
-    from warehouse.db import drop_database
+    from warehouse.cli import scratch_database
 
-    name, other_url = new_database(postgres_server_url, "bank_test")
-    try:
+    with scratch_database("bank_test") as other_url:
         other = settings.__class__.from_env({"WAREHOUSE_URL": other_url, "BANK_LANDING_DIR": str(landing)})
         load_pending(other, dt.date(2026, 7, 3))
         with psycopg2.connect(other.warehouse_url) as connection, connection.cursor() as cur:
             assert state(cur) == arrived_late
-    finally:
-        drop_database(postgres_server_url, name)
 
 
 def _raw_and_quarantine(conn):
