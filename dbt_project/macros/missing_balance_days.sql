@@ -41,6 +41,8 @@ missing_days as (
         where
             delivered.account_id = open_accounts.account_id
             and delivered.business_date = built_dates.business_date
+            {#- implied by the join, but spelt out it lets Postgres read only the new dates' partitions #}
+            {% if since %}and delivered.business_date >= {{ since }}{% endif %}
     )
 ),
 
