@@ -19,9 +19,11 @@ complete month not segmented yet):
    shape and scaling are kept while they still reproduce (stability >= ``KEEP_MIN``), so a
    segmentation changes shape only when the data says so. Every candidate's scores go into the run
    record. No ground truth is read here.
-3. ``fit``: K-Means (``MiniBatchKMeans`` above ``MINIBATCH_ABOVE`` customers), also started from last
-   month's centroids when the shape is unchanged; the warm start is kept unless a fresh fit's inertia is
-   more than ``WARM_START_TOLERANCE`` lower. Distances come from ``pipeline.transform``.
+3. ``fit``: K-Means (``MiniBatchKMeans`` above ``MINIBATCH_ABOVE`` customers). When the shape is
+   unchanged it starts from last month's centroids (one run, a few iterations: the monthly job costs
+   about what a single k-means of the month costs); a fresh fit of a sample guards it, and replaces
+   it when its centroids do more than ``WARM_START_TOLERANCE`` better on every customer. Distances
+   come from ``pipeline.transform``.
 4. ``match_segments``: the Hungarian assignment (scipy ``linear_sum_assignment``) of this month's
    centroids to last month's, in this month's scaled space. A pair further apart than
    ``MATCH_MAX_DISTANCE`` x the median distance between this month's centroids is no match: the
@@ -51,7 +53,7 @@ import pandas as pd
 import sklearn
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.metrics import adjusted_rand_score, pairwise_distances_argmin_min, silhouette_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, RobustScaler, StandardScaler
 
@@ -75,6 +77,7 @@ SEGMENT_COUNTS = range(4, 11)
 STABILITY_MIN = 0.9
 KEEP_MIN = 0.8
 STABILITY_RESAMPLES = 20
+KEEP_RESAMPLES = 5  # whether last month's shape still reproduces: a threshold, not a ranking of candidates
 STABILITY_HALF = 1_000
 SELECTION_SAMPLE = 20_000
 MIN_SEGMENT_SHARE = 0.01  # a segment of a handful of unusual customers is outliers, not a customer type
@@ -224,12 +227,13 @@ def months_to_segment(conn) -> list[dt.date]:
 
 def read_features(conn, month: dt.date) -> pd.DataFrame:
     """Features of every customer valued in ``month`` and not closed in it, by server-side cursor."""
-    query = """select customer_id, daily_average_deposit_balance_cny, daily_average_wealth_balance_cny,
-                      daily_average_loan_balance_cny, transaction_count,
+    # float8 on the server: numeric would reach Python as Decimal, several times slower to decode
+    query = """select customer_id, daily_average_deposit_balance_cny::float8, daily_average_wealth_balance_cny::float8,
+                      daily_average_loan_balance_cny::float8, transaction_count::float8,
                       case when transaction_count > 0
-                           then digital_transaction_count::float / transaction_count else 0 end
+                           then digital_transaction_count::float8 / transaction_count else 0 end
                            as digital_transaction_share,
-                      accounts_held, current_value_cny
+                      accounts_held::float8, current_value_cny::float8
                from marts.customer_value_monthly
                where month_start_date = %s and not is_closed_in_month order by customer_id"""
     frames = []
@@ -248,9 +252,10 @@ def read_features(conn, month: dt.date) -> pd.DataFrame:
 
 # -- 2. the model's shape, chosen by the data ----------------------------------------------------------
 
-def _stability(scaled: np.ndarray, clusters: int, rng: np.random.Generator) -> float:
+def _stability(scaled: np.ndarray, clusters: int, rng: np.random.Generator,
+               resamples: int = STABILITY_RESAMPLES) -> float:
     scores = []
-    for resample in range(STABILITY_RESAMPLES):
+    for resample in range(resamples):
         order = rng.permutation(len(scaled))
         half = min(len(scaled) // 2, STABILITY_HALF)
         left = _kmeans(clusters, half, resample, n_init=3).fit(scaled[order[:half]])
@@ -260,7 +265,7 @@ def _stability(scaled: np.ndarray, clusters: int, rng: np.random.Generator) -> f
 
 
 def _silhouette(scaled: np.ndarray, labels: np.ndarray, random_state: int) -> float:
-    if len(set(labels)) < 2:
+    if len(np.unique(labels)) < 2:
         return -1.0
     return float(silhouette_score(scaled, labels, sample_size=min(len(scaled), 5000), random_state=random_state))
 
@@ -321,18 +326,32 @@ class Fit:
     warm_started: bool
 
 
+def _inertia(scaled: np.ndarray, centres: np.ndarray) -> float:
+    return float(np.sum(pairwise_distances_argmin_min(scaled, centres)[1] ** 2))
+
+
 def fit(matrix: np.ndarray, scaling: Pipeline, clusters: int, previous_centroids_log: np.ndarray | None = None,
         random_state: int = 42) -> Fit:
-    """K-Means in the (fitted) ``scaling``'s space; also from last month's centroids when they have the
-    same count, kept unless a fresh fit is more than WARM_START_TOLERANCE better."""
+    """K-Means in the (fitted) ``scaling``'s space. With last month's centroids (the same count), one
+    run started from them, kept unless the centroids of a fresh fit of a sample (at most
+    SELECTION_SAMPLE customers) are more than WARM_START_TOLERANCE better on every customer; then one
+    run started from those. Without, a fresh fit of every customer."""
     scaled = scaling.transform(matrix)
-    fresh = _kmeans(clusters, len(scaled), random_state).fit(scaled)
-    model, warm = fresh, False
-    if previous_centroids_log is not None and len(previous_centroids_log) == clusters:
-        start = scaling.named_steps["scale"].transform(previous_centroids_log)
-        warmed = _kmeans(clusters, len(scaled), random_state, init=start).fit(scaled)
-        if warmed.inertia_ <= fresh.inertia_ * (1 + WARM_START_TOLERANCE):
-            model, warm = warmed, True
+    warm = previous_centroids_log is not None and len(previous_centroids_log) == clusters
+    if not warm:
+        model = _kmeans(clusters, len(scaled), random_state).fit(scaled)
+    else:
+        model = _kmeans(clusters, len(scaled), random_state,
+                        init=scaling.named_steps["scale"].transform(previous_centroids_log)).fit(scaled)
+        rng = np.random.default_rng(random_state)
+        sample = scaled[rng.choice(len(scaled), SELECTION_SAMPLE, replace=False)] \
+            if len(scaled) > SELECTION_SAMPLE else scaled
+        fresh = _kmeans(clusters, len(sample), random_state).fit(sample).cluster_centers_
+        warm_inertia, fresh_inertia = _inertia(scaled, model.cluster_centers_), _inertia(scaled, fresh)
+        if warm_inertia > fresh_inertia * (1 + WARM_START_TOLERANCE):
+            log.info("the warm start's inertia %.0f is above a fresh fit's %.0f: fitting from the fresh centroids",
+                     warm_inertia, fresh_inertia)
+            model, warm = _kmeans(clusters, len(scaled), random_state, init=fresh).fit(scaled), False
     result = _refit_distances(Pipeline([*scaling.steps, ("kmeans", model)]), matrix)
     result.warm_started = warm
     return result
@@ -582,15 +601,12 @@ def _keep_previous_shape(matrix: np.ndarray, previous: PreviousRun | None, rando
     rng = np.random.default_rng(random_state)
     sample = matrix[rng.choice(len(matrix), SELECTION_SAMPLE, replace=False)] if len(matrix) > SELECTION_SAMPLE \
         else matrix
-    scaled = scaling.transform(sample)
-    stability = _stability(scaled, previous.clusters, rng)
+    stability = _stability(scaling.transform(sample), previous.clusters, rng, KEEP_RESAMPLES)
     if stability < KEEP_MIN:
         log.warning("last month's %s k=%d no longer reproduces (stability %.3f < %.2f): choosing again",
                     previous.preprocessing, previous.clusters, stability, KEEP_MIN)
         return None
-    labels = _kmeans(previous.clusters, len(scaled), random_state).fit_predict(scaled)
-    return Candidate(previous.preprocessing, previous.clusters, stability,
-                     _silhouette(scaled, labels, random_state)), scaling
+    return Candidate(previous.preprocessing, previous.clusters, stability, None), scaling
 
 
 def write_run(conn, result: SegmentationResult, features: pd.DataFrame, fitted: Fit, mapping: dict[int, int],
@@ -673,8 +689,11 @@ def segment_month(conn, month: dt.date, *, random_state: int = 42) -> Segmentati
         smoothing.update({"sticky_margin": STICKY_MARGIN, "customers_held_in_last_months_segment": held})
         log.info("%s: %d customers stay in last month's segment (within %.0f%% of the nearest centroid)",
                  f"{month:%Y-%m}", held, STICKY_MARGIN * 100)
+    # the silhouette of the labels written (a sample of at most 5,000 customers), whichever path made them
+    silhouette = None if len(np.unique(fitted.labels)) < 2 else _silhouette(
+        Pipeline(fitted.pipeline.steps[:-1]).transform(matrix), fitted.labels, random_state)
     result = SegmentationResult(f"{month:%Y-%m}-{uuid.uuid4().hex[:12]}", month, len(features), choice.clusters,
-                                choice.preprocessing, fitted.inertia, choice.silhouette,
+                                choice.preprocessing, fitted.inertia, silhouette,
                                 month_complete=valued_months(conn).get(month, False), new_segment_ids=new_ids,
                                 retired_segment_ids=retired)
     result.segments = describe_segments(features, fitted, mapping)
@@ -685,7 +704,7 @@ def segment_month(conn, month: dt.date, *, random_state: int = 42) -> Segmentati
         log.warning("%s: segment id(s) %s retired (no match this month)", f"{month:%Y-%m}", retired)
     log.info("run %s: %s k=%d (%s; stability %.3f, silhouette %s, %s), segments %s", result.run_id,
              choice.preprocessing, choice.clusters, "last month's shape" if kept else "chosen", choice.stability,
-             "n/a" if choice.silhouette is None else f"{choice.silhouette:.3f}",
+             "n/a" if silhouette is None else f"{silhouette:.3f}",
              "warm start" if fitted.warm_started else "fresh fit",
              "; ".join(f"{s.segment_id} {s.name} ({s.customers})" for s in result.segments))
     return result
