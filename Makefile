@@ -86,8 +86,8 @@ benchmark-dbt: setup ## dbt full refresh vs a one-day incremental run at a year 
 benchmark-models: setup ## BG/NBD and churn model fitting and scoring time and peak memory at 100k and 1M customers, appended to docs/benchmarks.md
 	$(PY) -m benchmarks.model_benchmark --customers 100000 1000000
 
-benchmark-segments: setup ## the segmentation at 10k and 100k customers: each month against a bare scikit-learn fit, memory, ARI, appended to docs/benchmarks.md
-	$(PY) -m benchmarks.segmentation_benchmark --customers 10000 100000 --days 62
+benchmark-segments: setup ## the segmentation at 10k, 100k and 1M (replicated) customers: each month against a bare scikit-learn fit, memory, ARI, appended to docs/benchmarks.md
+	$(PY) -m benchmarks.segmentation_benchmark --customers 10000 100000 1000000 --days 62
 
 benchmark-reports: setup ## RM and branch PDFs per minute at a few hundred RMs, two worker processes against one, appended to docs/benchmarks.md
 	$(PY) -m benchmarks.reports_benchmark --customers 30000 --days 31
