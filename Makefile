@@ -16,7 +16,7 @@ SUPERSET_VENV := .venv-superset
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test run airflow bi bi-setup setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt benchmark-models benchmark-segments benchmark-reports
+.PHONY: demo test run airflow bi bi-setup setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt benchmark-models benchmark-segments benchmark-history benchmark-reports
 
 demo: setup ## simulate a bank and run the whole pipeline through Airflow
 	$(PY) -m warehouse demo
@@ -88,6 +88,9 @@ benchmark-models: setup ## BG/NBD and churn model fitting and scoring time and p
 
 benchmark-segments: setup ## the segmentation at 10k, 100k and 1M (replicated) customers: each month against a bare scikit-learn fit, memory, ARI, appended to docs/benchmarks.md
 	$(PY) -m benchmarks.segmentation_benchmark --customers 10000 100000 1000000 --days 62
+
+benchmark-history: setup ## the history catch-up (20k customers x 120 days): the set-based replay against one dbt snapshot per date, appended to docs/benchmarks.md
+	$(PY) -m benchmarks.history_benchmark --customers 20000 --days 120
 
 benchmark-reports: setup ## RM and branch PDFs per minute at a few hundred RMs, two worker processes against one, appended to docs/benchmarks.md
 	$(PY) -m benchmarks.reports_benchmark --customers 30000 --days 31

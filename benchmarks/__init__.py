@@ -30,8 +30,9 @@ def simulated_warehouse(kind: str, customers: int, days: int, seed: int = 42) ->
     from ingestion.load import load_pending
     from simulator.bank import SimulationConfig, simulate
     from warehouse.cli import scratch_database
+    from warehouse.history import replay_snapshots
     from warehouse.settings import Settings
-    from warehouse.transform import replay_snapshots, run_dbt
+    from warehouse.transform import run_dbt
 
     end = START + dt.timedelta(days=days - 1)
     with scratch_database(f"bench_{kind}") as url, tempfile.TemporaryDirectory() as tmp:

@@ -30,8 +30,9 @@ from ingestion.load import load_pending
 from simulator.bank import SimulationConfig, simulate
 from warehouse.cli import scratch_database
 from warehouse.db import connect
+from warehouse.history import replay_snapshots
 from warehouse.settings import Settings
-from warehouse.transform import replay_snapshots, run_dbt
+from warehouse.transform import run_dbt
 
 
 def _timed(args: list[str], settings: Settings) -> tuple[float, float, list[tuple[str, float]]]:

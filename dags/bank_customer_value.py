@@ -9,8 +9,9 @@ from warehouse.schedule import CHURN_RISK, CUSTOMER_VALUE_MARTS, RAW_DELIVERIES,
 DOC = """
 ### Bank customer value
 Runs when `bank_extract_load` has loaded new deliveries (the `raw` asset):
-1. the history snapshots (customers, accounts, customer → RM and sub-branch) replay each newly
-   delivered business date in order, so every change is dated on the day it was delivered;
+1. the history snapshots (customers, accounts, customer → RM and sub-branch) replay the newly
+   delivered business dates in order (warehouse/history.py), so every change is dated on the day it
+   was delivered;
 2. `dbt build` of everything that does not read the `ml` schema (staging, star schema, value
    marts, with their tests); emits the value marts' asset, on which `bank_customer_segments` runs;
    then the BI logins of every RM and branch manager follow the RM master (`security.bi_logins`,
@@ -35,7 +36,7 @@ Runs when `bank_extract_load` has loaded new deliveries (the `raw` asset):
 def bank_customer_value():
     @task
     def replay_history_snapshots() -> list[str]:
-        from warehouse.transform import replay_snapshots
+        from warehouse.history import replay_snapshots
 
         return [day.isoformat() for day in replay_snapshots()]
 

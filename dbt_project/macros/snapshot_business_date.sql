@@ -1,7 +1,8 @@
 {#-
     The history snapshots record a change on the business date it was delivered, not on the day
-    dbt happened to run: the pipeline replays every newly delivered date through `dbt snapshot`
-    in date order (warehouse/transform.py), passing `--vars '{snapshot_date: YYYY-MM-DD}'`.
+    dbt happened to run. dbt creates them from the first delivered date
+    (`--vars '{snapshot_date: YYYY-MM-DD}'`); warehouse/history.py replays the later dates' records
+    into them in one set-based pass, versions as `dbt snapshot` would write them date by date.
     Without the var (a plain `dbt build` or `dbt snapshot`) the date is the latest delivered one,
     which after a replay changes nothing.
 -#}

@@ -3,10 +3,12 @@ when many days are loaded at once, and again after an old day is re-delivered wi
 
 import csv
 import datetime as dt
+import json
 
 from ingestion.load import load_pending
 from tests.deliveries import copy_days, rewrite_control
-from warehouse.transform import replay_snapshots
+from warehouse.history import SNAPSHOTS, replay_snapshots
+from warehouse.transform import dbt_session
 
 DAYS = 12
 
@@ -64,3 +66,33 @@ def test_snapshots_date_every_change_on_its_delivery_and_rewind_for_a_correction
     corrected = _delivered_assignments(landing)
     assert corrected[customer_id] != expected[customer_id]
     assert _snapshot_assignments(conn) == corrected
+
+
+def _snapshot_tables(conn) -> dict[str, list[tuple]]:
+    with conn.cursor() as cur:
+        tables = {}
+        for snapshot in SNAPSHOTS:
+            cur.execute(f"select * from snapshots.{snapshot.name} order by {snapshot.key}, dbt_valid_from")
+            tables[snapshot.name] = cur.fetchall()
+    conn.rollback()
+    return tables
+
+
+def test_the_set_based_replay_keeps_what_dbt_snapshot_keeps_date_by_date(tiny_bank, tmp_path, settings, conn):
+    """The same deliveries, replayed in one pass per snapshot and by dbt's own ``dbt snapshot`` once per
+    business date in order: the same versions, keys and dates, row for row."""
+    copy_days(tiny_bank, tmp_path / "landing", days=DAYS)
+    load_pending(settings, dt.date(2026, 7, DAYS))
+    replay_snapshots(settings)
+    replayed = _snapshot_tables(conn)
+    assert all(replayed.values())
+    assert any(len({row[0] for row in rows}) < len(rows) for rows in replayed.values()), "no key has two versions"
+
+    with conn.cursor() as cur:
+        for snapshot in SNAPSHOTS:
+            cur.execute(f"drop table snapshots.{snapshot.name}")
+    conn.commit()
+    dbt = dbt_session(settings)
+    for day in range(1, DAYS + 1):
+        dbt(["snapshot", "--quiet", "--vars", json.dumps({"snapshot_date": f"2026-07-{day:02d}"})])
+    assert _snapshot_tables(conn) == replayed

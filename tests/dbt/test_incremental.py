@@ -15,7 +15,8 @@ from ml.retention import score_churn_risk, train_churn_models
 from ml.segmentation import segment_new_months
 from tests.deliveries import copy_days, rewrite_control
 from warehouse.db import connect
-from warehouse.transform import replay_snapshots, run_dbt
+from warehouse.history import replay_snapshots
+from warehouse.transform import run_dbt
 
 # Every incremental model, and the mart built from them. Each records the newest batch (and date) it
 # was built from, which a full refresh sets to the newest on every row: not compared.

@@ -19,7 +19,8 @@ from decimal import Decimal
 from ingestion.load import load_pending
 from tests.dbt.test_incremental import _assert_equals_a_full_refresh, _churn_models_and_their_marts
 from tests.deliveries import copy_days, rewrite_control
-from warehouse.transform import replay_snapshots, run_dbt
+from warehouse.history import replay_snapshots
+from warehouse.transform import run_dbt
 
 DAY1, DAY2 = dt.date(2026, 7, 1), dt.date(2026, 7, 2)
 
