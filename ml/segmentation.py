@@ -78,7 +78,6 @@ SEGMENT_COUNTS = range(4, 11)
 STABILITY_MIN = 0.9
 KEEP_MIN = 0.8
 STABILITY_RESAMPLES = 20
-KEEP_RESAMPLES = 5  # whether last month's shape still reproduces: a threshold, not a ranking of candidates
 STABILITY_HALF = 1_000
 SELECTION_SAMPLE = 20_000
 MIN_SEGMENT_SHARE = 0.01  # a segment of a handful of unusual customers is outliers, not a customer type
@@ -260,10 +259,9 @@ def _copy_out(conn, query: str, params: tuple, columns: dict[str, type | str]) -
 
 # -- 2. the model's shape, chosen by the data ----------------------------------------------------------
 
-def _stability(scaled: np.ndarray, clusters: int, rng: np.random.Generator,
-               resamples: int = STABILITY_RESAMPLES) -> float:
+def _stability(scaled: np.ndarray, clusters: int, rng: np.random.Generator) -> float:
     scores = []
-    for resample in range(resamples):
+    for resample in range(STABILITY_RESAMPLES):
         order = rng.permutation(len(scaled))
         half = min(len(scaled) // 2, STABILITY_HALF)
         left = _kmeans(clusters, resample, n_init=3).fit(scaled[order[:half]])
@@ -608,7 +606,7 @@ def _keep_previous_shape(matrix: np.ndarray, previous: PreviousRun | None, rando
     rng = np.random.default_rng(random_state)
     sample = matrix[rng.choice(len(matrix), SELECTION_SAMPLE, replace=False)] if len(matrix) > SELECTION_SAMPLE \
         else matrix
-    stability = _stability(scaling.transform(sample), previous.clusters, rng, KEEP_RESAMPLES)
+    stability = _stability(scaling.transform(sample), previous.clusters, rng)
     if stability < KEEP_MIN:
         log.warning("last month's %s k=%d no longer reproduces (stability %.3f < %.2f): choosing again",
                     previous.preprocessing, previous.clusters, stability, KEEP_MIN)
