@@ -148,8 +148,7 @@ def main(argv: list[str] | None = None) -> int:
              "peak memory). The reference, in the same run and on the same month's matrix: one bare scikit-learn "
              "`KMeans(n_init=10)` at the job's k, on standardised log features. The first month chooses the "
              "shape (about 560 small fits on a sample: a fixed cost, paid again only when a shape stops "
-             "reproducing); a later month keeps it. Above 200,000 customers the job fits `MiniBatchKMeans`; "
-             "the reference stays a full `KMeans`.", "",
+             "reproducing); a later month keeps it.", "",
              "| customers | month | shape | k | the job | reference | ratio | peak memory (child) |",
              "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for result, _ in scales.values():
