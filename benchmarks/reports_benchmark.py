@@ -46,7 +46,7 @@ def build(url: str, reports_dir: str, books: list[dict]) -> dict:
     return {"seconds": time.perf_counter() - started, "files": files}
 
 
-def _workers(url: str, books: list[dict], reports_dir: Path, workers: int) -> dict:
+def build_in_workers(url: str, books: list[dict], reports_dir: Path, workers: int) -> dict:
     shares = [books[i::workers] for i in range(workers)]
     started = time.perf_counter()
     children = [subprocess.Popen([sys.executable, "-m", "benchmarks.reports_benchmark", "--build", url,
@@ -90,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         rms = sum(b["level"] == "rm" for b in books)
         print(f"{len(books)} books ({rms} RMs) of {month:%Y-%m}: one worker, then two ...", flush=True)
         url = settings.warehouse_url
-        one = _workers(url, books, settings.reports_dir / "one", 1)
-        two = _workers(url, books, settings.reports_dir / "two", 2)
+        one = build_in_workers(url, books, settings.reports_dir / "one", 1)
+        two = build_in_workers(url, books, settings.reports_dir / "two", 2)
     speedup = one["seconds"] / two["seconds"]
     lines = [f"\n## Reports at {len(books)} books ({dt.date.today():%Y-%m-%d})", "",
              f"`benchmarks/reports_benchmark.py`: {args.customers:,} simulated customers, {args.days} days from "

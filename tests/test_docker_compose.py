@@ -112,3 +112,32 @@ def test_superset_reads_bi_as_bi_reader_with_the_dashboard_as_code():
     assert (ROOT / "bi" / "superset_assets.py").exists() and (ROOT / "bi" / "superset_config.py").exists()
     pinned = (ROOT / "bi" / "requirements.lock").read_text()
     assert "apache-superset==6.1.0" in pinned  # make bi runs the same version
+
+
+def test_the_warehouse_runs_with_the_embedded_warehouses_settings():
+    from warehouse.embedded import tuning
+
+    command = COMPOSE["services"]["warehouse"]["command"]
+    assert command[0] == "postgres" and command[1::2] == ["-c"] * (len(command) // 2)
+    settings = dict(setting.split("=", 1) for setting in command[2::2])
+    host = tuning(16 * 2**30, 4)  # the host the defaults are for: 16 GB, 4 cores
+    assert list(settings) == list(host)
+    for name, value in settings.items():  # the figure itself, or .env's with the figure as default
+        assert value == host[name] or re.fullmatch(r"\$\{WAREHOUSE_[A-Z_]+:-" + re.escape(host[name]) + "}", value), \
+            (name, value)
+
+
+def test_the_celery_and_citus_profiles_use_the_same_image_and_secrets():
+    services = COMPOSE["services"]
+    worker = services["airflow-worker"]
+    assert worker["profiles"] == ["celery"] and worker["command"] == ["airflow", "celery", "worker"]
+    assert worker["build"] == "." and worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    env = COMPOSE["x-airflow-common"]["environment"]
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}"
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
+    citus = {name: s for name, s in services.items() if s.get("profiles") == ["citus"]}
+    assert set(citus) == {"citus-coordinator", "citus-worker-1", "citus-worker-2", "citus-init"}
+    assert all(s["image"].startswith("citusdata/citus:") for s in citus.values())
+    assert "ports" not in worker and all("ports" not in s for s in citus.values())  # inside the stack's network
+    nodes = " ".join(services["citus-init"]["command"])
+    assert "citus_add_node('citus-worker-1', 5432)" in nodes and "citus_add_node('citus-worker-2', 5432)" in nodes

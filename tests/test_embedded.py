@@ -65,3 +65,48 @@ def test_every_connection_needs_the_generated_password(tmp_path):
         assert warehouse.start() == url  # the same passwords after a restart
     finally:
         warehouse.stop()
+
+
+def _settings_from_the_tuning_file(warehouse) -> dict[str, str]:
+    from warehouse.embedded import TUNING_FILE, tuning
+
+    names = list(tuning(8 * 2**30, 2))
+    with psycopg2.connect(warehouse.server_url()) as conn, conn.cursor() as cur:  # the superuser: sees sourcefile
+        cur.execute("select name, coalesce(sourcefile, ''), pending_restart from pg_settings where name = any(%s)",
+                    (names,))
+        found = {name: (source.endswith(TUNING_FILE), pending) for name, source, pending in cur.fetchall()}
+        cur.execute("show jit")
+        jit = cur.fetchone()[0]
+    assert sorted(found) == sorted(names)
+    return {"from the file, no restart pending": all(f == (True, False) for f in found.values()), "jit": jit}
+
+
+def test_the_warehouse_settings_apply_to_a_new_warehouse_and_to_an_older_one_at_its_next_start(tmp_path):
+    from warehouse.embedded import TUNING_FILE, TUNING_INCLUDE
+
+    warehouse = EmbeddedWarehouse(tmp_path / "warehouse")
+    try:
+        warehouse.start()
+        assert _settings_from_the_tuning_file(warehouse) == {"from the file, no restart pending": True, "jit": "off"}
+        warehouse.stop()
+        # a warehouse made before the settings file: postgresql.conf without the include, no file
+        conf = warehouse.pgdata / "postgresql.conf"
+        conf.write_text(conf.read_text().replace(TUNING_INCLUDE, ""))
+        (warehouse.pgdata / TUNING_FILE).unlink()
+        warehouse.start()
+        assert _settings_from_the_tuning_file(warehouse) == {"from the file, no restart pending": True, "jit": "off"}
+    finally:
+        warehouse.stop()
+
+
+def test_the_settings_follow_the_size_of_the_server():
+    from warehouse.embedded import tuning
+
+    server = tuning(16 * 2**30, 8)  # 16 GB (16,384 MB), 8 cores: worked out by hand
+    assert (server["shared_buffers"], server["effective_cache_size"], server["work_mem"],
+            server["maintenance_work_mem"]) == ("2048MB", "8192MB", "64MB", "512MB")
+    assert (server["max_parallel_workers"], server["max_parallel_workers_per_gather"]) == ("8", "2")
+    laptop = tuning(2 * 2**30, 1)  # the floors and ceilings hold at the small end and the large one
+    assert (laptop["shared_buffers"], laptop["work_mem"], laptop["max_parallel_workers_per_gather"]) == \
+        ("256MB", "16MB", "1")
+    assert tuning(1024 * 2**30, 64)["shared_buffers"] == "8192MB"

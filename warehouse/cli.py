@@ -432,6 +432,18 @@ def cmd_bi(args) -> int:
     return 0
 
 
+def cmd_postgres_settings(args) -> int:
+    """The warehouse's Postgres settings for a server of the given size, in postgresql.conf form: what
+    the embedded warehouse sets for itself (warehouse/embedded.py), for any other Postgres."""
+    from warehouse.embedded import tuning
+
+    print(f"# bank-customer-value warehouse: a server of {args.memory_gb:g} GB and {args.cores} cores "
+          "(docs/scaling.md says why each)")
+    for name, value in tuning(int(args.memory_gb * 2**30), args.cores).items():
+        print(f"{name} = '{value}'")
+    return 0
+
+
 def cmd_lookup(args) -> int:
     """The information query: a customer's 360 view, as the login (or --as) may see it."""
     from warehouse.lookup import NotFound, format_customer, lookup
@@ -490,6 +502,11 @@ def main(argv: list[str] | None = None) -> int:
     bi.set_defaults(func=cmd_bi)
     sub.add_parser("check-env", help="check the compose stack's secrets (no placeholder, none missing, a real "
                    "Fernet key); the stack's first service runs it").set_defaults(func=cmd_check_env)
+    pg_settings = sub.add_parser("postgres-settings", help="the warehouse's Postgres settings for a server of a "
+                                 "given size, to add to its postgresql.conf (docs/scaling.md)")
+    pg_settings.add_argument("--memory-gb", type=float, required=True, help="the server's memory, in GB")
+    pg_settings.add_argument("--cores", type=int, required=True)
+    pg_settings.set_defaults(func=cmd_postgres_settings)
     lookup = sub.add_parser("lookup", help="a customer's 360 view (individual or enterprise) from bi, as your "
                             "login may see it: an RM finds only their own customers")
     lookup.add_argument("customer_id", nargs="?", help="the customer's id, e.g. C00000123")

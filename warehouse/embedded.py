@@ -70,6 +70,50 @@ end $$
 """
 
 
+TUNING_FILE = "bank-warehouse.conf"
+TUNING_INCLUDE = f"include_if_exists '{TUNING_FILE}'"
+
+
+def tuning(memory_bytes: int, cores: int) -> dict[str, str]:
+    """Postgres settings for a warehouse on a machine of ``memory_bytes`` and ``cores``: a few sessions
+    at a time (dbt's threads, the loader, the ML jobs), large sorts, hash joins and bulk loads, data on
+    SSD. The same figures, and why, are in docs/scaling.md for any other Postgres."""
+    mb = memory_bytes // 2**20
+    return {
+        # Postgres' own cache; the operating system's page cache holds the rest of the data
+        "shared_buffers": f"{min(max(mb // 8, 128), 8192)}MB",
+        "effective_cache_size": f"{max(mb // 2, 256)}MB",
+        # per sort or hash node of a query (and per parallel worker): dbt runs 4 models at once
+        "work_mem": f"{min(max(mb // 256, 16), 256)}MB",
+        "hash_mem_multiplier": "2.0",
+        # index builds, vacuum, the loader's partition attach
+        "maintenance_work_mem": f"{min(max(mb // 32, 64), 2048)}MB",
+        "max_worker_processes": str(max(8, cores + 4)),
+        "max_parallel_workers": str(max(2, cores)),
+        "max_parallel_workers_per_gather": str(max(1, cores // 4)),  # dbt runs 4 models at once
+        "max_parallel_maintenance_workers": str(max(1, cores // 2)),
+        # bulk loads and full refreshes write gigabytes: fewer, spread-out checkpoints
+        "max_wal_size": "8GB",
+        "min_wal_size": "1GB",
+        "checkpoint_timeout": "15min",
+        "checkpoint_completion_target": "0.9",
+        "wal_compression": "on",
+        # SSD: a random read costs little more than a sequential one
+        "random_page_cost": "1.1",
+        "effective_io_concurrency": "200",
+        # JIT compiles each of dbt's many short queries for longer than it runs them
+        "jit": "off",
+        # the facts grow by appends: vacuum (visibility map, index-only scans) and analyze follow them
+        "autovacuum_vacuum_insert_scale_factor": "0.05",
+        "autovacuum_analyze_scale_factor": "0.02",
+        "autovacuum_vacuum_cost_limit": "2000",
+    }
+
+
+def _memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 class EmbeddedWarehouse(EmbeddedLocation):
     """The embedded server's control: start (initialising it on first use) and stop."""
 
@@ -89,10 +133,9 @@ class EmbeddedWarehouse(EmbeddedLocation):
                     "unix_socket_directories = ''\n"
                     "synchronous_commit = off\n"
                     "max_connections = 60\n"
-                    "shared_buffers = 256MB\n"
-                    "work_mem = 32MB\n"
-                    "maintenance_work_mem = 256MB\n"
+                    f"{TUNING_INCLUDE}\n"
                 )
+        self._write_tuning(run_as)
         if not self.is_running():
             port = self.port()
             if port is not None and not _wait_until_free(port):
@@ -109,6 +152,29 @@ class EmbeddedWarehouse(EmbeddedLocation):
         ensure_database(self.server_url(), EMBEDDED_DATABASE, owner=PIPELINE_LOGIN)
         self.hand_over(EMBEDDED_DATABASE)
         return self.server_url(EMBEDDED_DATABASE, role=PIPELINE_LOGIN)
+
+    def _write_tuning(self, run_as: str | None) -> None:
+        """The warehouse's settings (``tuning``, for this machine) in their own file, rewritten at every
+        start, so a warehouse made by an older version gets them too; a running server reloads them
+        (shared_buffers and the worker counts wait for its next restart)."""
+        conf = self.pgdata / "postgresql.conf"
+        if TUNING_INCLUDE not in conf.read_text():
+            with open(conf, "a") as handle:
+                handle.write(f"\n{TUNING_INCLUDE}\n")
+        path = self.pgdata / TUNING_FILE
+        text = "".join(f"{name} = '{value}'\n" for name, value in tuning(_memory_bytes(), os.cpu_count() or 1).items())
+        text = f"# written by warehouse/embedded.py at every start (docs/scaling.md): edits here are lost\n{text}"
+        if path.exists() and path.read_text() == text:
+            return
+        path.write_text(text)
+        if run_as:
+            import shutil
+
+            shutil.chown(path, user=run_as)
+        if self.is_running():
+            self._run(postgres_bin_path() / "pg_ctl", "-D", self.pgdata, "reload", user=run_as)
+            log.info("the warehouse's settings changed (%s): reloaded; shared_buffers and the worker counts take "
+                     "effect at the next restart (make warehouse-stop, then start)", path)
 
     def stop(self) -> bool:
         """Stop the server; return whether it was running."""

@@ -4,6 +4,7 @@ import hashlib
 import json
 import math
 import re
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -302,20 +303,19 @@ def test_running_again_changes_nothing(pipeline, db):
     assert db.fetchone() == scores_before
 
 
-def test_a_late_delivery_alerts_and_the_ones_that_arrived_still_load(tiny_bank, tmp_path, database_url):
+def test_a_late_delivery_alerts_and_the_ones_that_arrived_still_load(pipeline, tiny_bank, database_url):
     import psycopg2
 
-    env = airflow_local.airflow_env(tmp_path / "airflow", extra={
-        "WAREHOUSE_URL": database_url, "BANK_LANDING_DIR": str(tiny_bank), "BANK_TASK_RETRIES": "0",
-        "BANK_DELIVERY_WAIT_HOURS": str(3 / 3600)})
-    airflow_local.migrate(env)
+    # the pipeline's Airflow metadata (already migrated), another warehouse: a date after the last delivery
+    env = {**pipeline[1], "WAREHOUSE_URL": database_url, "BANK_DELIVERY_WAIT_HOURS": str(3 / 3600)}
     with pytest.raises(RuntimeError) as failure:
         airflow_local.dags_test("bank_extract_load", "2026-09-15", env)  # the tiny bank ends on 2026-08-31
-    log_text = (tmp_path / "airflow" / "runs" / "bank_extract_load_2026-09-15.log").read_text()
+    log_text = (Path(env["AIRFLOW_HOME"]) / "runs" / "bank_extract_load_2026-09-15.log").read_text()
     assert "LATE DELIVERY" in log_text, str(failure.value)[-2000:]
     runs = airflow_local._airflow(["dags", "list-runs", "bank_extract_load", "-o", "json"], env)
     listed = next(line for line in runs.stdout.splitlines() if line.startswith("["))  # (warnings come first)
-    assert [r["state"] for r in json.loads(listed)] == ["failed"], runs.stdout[-2000:]
+    states = {r["logical_date"][:10]: r["state"] for r in json.loads(listed)}
+    assert states["2026-09-15"] == "failed", runs.stdout[-2000:]
     with psycopg2.connect(database_url) as connection, connection.cursor() as cur:
         cur.execute("select count(*) from audit.deliveries")
         assert cur.fetchone()[0] == len(list(tiny_bank.iterdir()))
@@ -552,10 +552,11 @@ def test_superset_shows_the_dashboard_with_the_warehouses_figures(pipeline, db, 
         titles = ("Tier mix by branch", "Value and value at risk per RM", "Segment profiles",
                   "Tier migrations since last month", "Profitability by product", "Profitability by channel")
         text = render(f"{url}/superset/dashboard/customer-value/", dict(session.cookies), screenshot=shot,
-                      ready=lambda t: all(title in t for title in titles) and top_rm in t and "Loading" not in t)
+                      ready=lambda t: all(word in t for word in titles + (top_rm, "mobile", "platinum"))
+                      and "Loading" not in t)
     assert all(title in text for title in titles), f"the dashboard did not render; screenshot {shot}"
     assert "Data error" not in text and "error" not in text.lower(), text[:2000]
-    assert top_rm in text and "mobile" in text and "platinum" in text
+    assert top_rm in text and "mobile" in text and "platinum" in text, f"screenshot {shot}"
     tier_mix = text.split("Tier mix by branch")[1].split("Value and value at risk per RM")[0].split()
     for branch, lead in lead_by_branch:  # each branch's row holds its count of lead customers
         row = tier_mix[tier_mix.index(branch) + 1:][:4]

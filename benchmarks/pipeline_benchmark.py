@@ -1,0 +1,381 @@
+"""The whole pipeline at several scales (`make bench`): every stage's wall time, peak memory and rows
+per second, its growth exponent between scales, and each speed figure against its reference measured
+in the same run.
+
+For each ``--customers`` N the simulator writes N customers for ``--days`` days from 2026-07-01; all
+but the last day are the bank's history, the last day is one more night. Every stage calls the
+functions the DAG tasks call (dags/), in the DAGs' order:
+
+* history: simulate; load the deliveries (``load_pending``; reference: a bare ``COPY`` of the same
+  files); replay them into the history snapshots; ``dbt build --full-refresh`` of every model that
+  does not read ``ml``; the churn models (train, score, ``dbt build`` of what reads them); the
+  segmentation of the months there are (reference: a bare ``KMeans(n_init=10)`` of the same matrix);
+* the night: load the new day (references: bare ``COPY`` and ``pandas.to_sql`` of its files); replay
+  it; ``dbt build`` (incremental; reference: the full refresh); the churn models; the segmentation; and,
+  when the new day ends a month, the RM and branch reports of that month: a sample of books built by
+  one worker process and by two (``reports.publish.publish``, what each mapped task runs), the month's
+  whole set extrapolated from the two workers' rate.
+
+With the default 31 days the night is 2026-07-31, a month end: the heaviest night of the month (a
+complete month to segment and its reports). Each stage runs in a forked child process, so its peak
+memory is its own (the resident set of the child and any child it waited for, dbt included; the
+Postgres server's memory is its own and bounded by its settings). The database is vacuumed and
+analyzed before the night, as autovacuum would have done by then. The growth exponent of a stage
+between two scales is log(t2 / t1) / log(n2 / n1): 1 is linear in customers.
+
+    .venv/bin/python -m benchmarks.pipeline_benchmark --customers 10000 100000 1000000 --days 31
+
+Each scale's figures are also written to ``output/bench/pipeline-<N>.json``; ``--with`` adds scales
+measured by an earlier run to the exponents and the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from benchmarks import START, report
+from warehouse.settings import PROJECT_DIR, Settings
+
+RESULTS_DIR = PROJECT_DIR / "output" / "bench"
+REPORT_SAMPLE = 40  # books built twice (one worker, two) at each scale; the month's set is extrapolated
+
+
+def in_child(name: str, function, *args) -> dict:
+    """Run ``function(*args)`` in a forked child; its result (a dict) with the wall seconds and the
+    child's peak resident memory in MB (``wait4``: the child and the children it waited for)."""
+    read_end, write_end = os.pipe()
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the child: no connection is open in the parent when it forks
+        os.close(read_end)
+        code, payload = 0, b"{}"
+        try:
+            payload = json.dumps(function(*args) or {}, default=str).encode()
+        except BaseException:  # noqa: BLE001 - reported to the parent through the exit code
+            traceback.print_exc()
+            code = 1
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(payload)
+        os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        payload = pipe.read()
+    _, status, usage = os.wait4(pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"stage {name!r} failed (its traceback is above)")
+    result = json.loads(payload)
+    print(f"  {name:<34} {seconds:8.1f} s  {usage.ru_maxrss / 1024:7.0f} MB", flush=True)
+    return {"stage": name, "seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, **result}
+
+
+# --- the stages (each runs in its own child) ---------------------------------------------------------
+
+def _simulate(customers: int, days: int, landing: str, truth: str) -> dict:
+    from ingestion import contract
+    from simulator.bank import SimulationConfig, simulate
+
+    folders = simulate(SimulationConfig(customers=customers, start_date=START,
+                                        end_date=START + dt.timedelta(days=days - 1), seed=42), Path(landing),
+                       Path(truth))
+    lines = 0
+    for folder in folders:
+        for source in contract.SOURCE_FILES:
+            with open(folder / source.file_name, "rb") as handle:
+                lines += sum(1 for _ in handle) - 1
+    return {"rows": lines, "unit": "data lines written"}
+
+
+def _lines_loaded(settings: Settings) -> int:
+    from warehouse.db import connect
+
+    with connect(settings) as conn, conn.cursor() as cur:
+        cur.execute("select to_regclass('audit.file_loads') is not null")
+        if not cur.fetchone()[0]:
+            return 0
+        cur.execute("select coalesce(sum(rows_read), 0) from audit.file_loads")
+        return int(cur.fetchone()[0])
+
+
+def _load(settings: Settings, through: str) -> dict:
+    from ingestion.load import load_pending
+
+    before = _lines_loaded(settings)
+    load_pending(settings, dt.date.fromisoformat(through))
+    return {"rows": _lines_loaded(settings) - before, "unit": "data lines loaded"}
+
+
+def _bare_copy(url: str, folders: list[str]) -> dict:
+    from benchmarks.load_benchmark import load_with_bare_copy
+
+    load_with_bare_copy(url, [Path(f) for f in folders])
+    return {}
+
+
+def _pandas(url: str, folders: list[str]) -> dict:
+    from benchmarks.load_benchmark import load_with_pandas
+
+    load_with_pandas(url, [Path(f) for f in folders])
+    return {}
+
+
+def _replay(settings: Settings) -> dict:
+    from warehouse.history import replay_snapshots
+
+    return {"rows": len(replay_snapshots(settings)), "unit": "business dates replayed"}
+
+
+def _dbt(settings: Settings, args: list[str]) -> dict:
+    from warehouse.db import connect
+    from warehouse.transform import run_dbt
+
+    run_dbt(args, settings)
+    with connect(settings) as conn, conn.cursor() as cur:
+        cur.execute("""select (select count(*) from marts.fct_deposit_balances_daily)
+                            + (select count(*) from marts.fct_loan_balances_daily)
+                            + (select count(*) from marts.fct_transactions)""")
+        return {"rows": cur.fetchone()[0], "unit": "fact rows in the marts"}
+
+
+def _churn(settings: Settings) -> dict:
+    from ml.retention import score_churn_risk, train_churn_models
+    from warehouse.db import connect
+    from warehouse.transform import run_dbt
+
+    with connect(settings) as conn:
+        model_ids = train_churn_models(conn)
+    with connect(settings) as conn:
+        scores = score_churn_risk(conn, model_ids or None)
+    run_dbt(["build", "--select", "source:ml+"], settings)
+    return {"rows": scores, "unit": "churn scores written", "models": len(model_ids)}
+
+
+def _segment(settings: Settings) -> dict:
+    from ml.segmentation import segment_new_months
+    from warehouse.db import connect
+    from warehouse.transform import run_dbt
+
+    with connect(settings) as conn:
+        run_ids = segment_new_months(conn)
+        with conn.cursor() as cur:
+            cur.execute("select coalesce(sum(customers), 0) from ml.segmentation_runs where run_id = any(%s)",
+                        (run_ids,))
+            customers = int(cur.fetchone()[0])
+    run_dbt(["build", "--select", "source:ml+"], settings)
+    return {"rows": customers, "unit": "customers segmented", "runs": run_ids}
+
+
+def _bare_kmeans(settings: Settings, run_ids: list[str]) -> dict:
+    """The reference: a bare scikit-learn fit of each run's month, same k, log and standard scaling."""
+    import numpy as np
+    from sklearn.cluster import KMeans
+    from sklearn.preprocessing import StandardScaler
+
+    from ml import segmentation
+    from warehouse.db import connect
+
+    with connect(settings) as conn, conn.cursor() as cur:
+        cur.execute("select month_start_date, clusters from ml.segmentation_runs where run_id = any(%s)", (run_ids,))
+        runs = cur.fetchall()
+        matrices = [(segmentation.read_features(conn, month)[list(segmentation.FEATURES)].to_numpy(), k)
+                    for month, k in runs]
+    started = time.perf_counter()
+    for matrix, k in matrices:
+        KMeans(n_clusters=k, n_init=10, random_state=42).fit(StandardScaler().fit_transform(np.log1p(np.abs(matrix))))
+    return {"fit_seconds": time.perf_counter() - started}
+
+
+def _books(settings: Settings, month: str) -> dict:
+    from reports.books import list_books
+    from warehouse.db import connect
+
+    with connect(settings) as conn:
+        return {"books": [k.to_dict() for k in list_books(conn, dt.date.fromisoformat(month))]}
+
+
+def _reports(settings: Settings, books: list[dict], workers: int, reports_dir: str) -> dict:
+    from benchmarks.reports_benchmark import build_in_workers
+
+    built = build_in_workers(settings.warehouse_url, books, Path(reports_dir), workers)
+    return {"rows": built["files"], "unit": "PDFs"}
+
+
+def _vacuum(settings: Settings) -> dict:
+    from warehouse.db import connect
+
+    with connect(settings, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("vacuum analyze")
+    return {}
+
+
+def _drop_schemas(settings: Settings, *schemas: str) -> dict:
+    from warehouse.db import connect
+
+    with connect(settings) as conn, conn.cursor() as cur:
+        for schema in schemas:
+            cur.execute(f"drop schema if exists {schema} cascade")  # the references' own schemas (bare, pandas)
+    return {}
+
+
+# --- one scale -----------------------------------------------------------------------------------------
+
+def run_scale(customers: int, days: int, sample: int) -> dict:
+    from warehouse.cli import scratch_database
+
+    history_end = START + dt.timedelta(days=days - 2)
+    night = history_end + dt.timedelta(days=1)
+    month_end = (night + dt.timedelta(days=1)).day == 1
+    print(f"\n{customers:,} customers: history {START} to {history_end}, the night of {night} "
+          f"({'a month end' if month_end else 'mid-month'})", flush=True)
+    stages: list[dict] = []
+    with scratch_database("bench_pipeline") as url, tempfile.TemporaryDirectory() as tmp:
+        landing, truth = Path(tmp) / "landing", Path(tmp) / "truth"
+        settings = Settings.from_env({"WAREHOUSE_URL": url, "BANK_LANDING_DIR": str(landing),
+                                      "BANK_REPORTS_DIR": str(Path(tmp) / "reports")})
+        stages.append(in_child("simulate", _simulate, customers, days, str(landing), str(truth)))
+        history = [str(f) for f in sorted(landing.iterdir()) if f.name <= history_end.isoformat()]
+        new_day = [str(landing / night.isoformat())]
+
+        load = in_child("history: load", _load, settings, history_end.isoformat())
+        bare = in_child("history: bare COPY (reference)", _bare_copy, url, history)
+        in_child("(drop the reference's tables)", _drop_schemas, settings, "bare")
+        stages += [{**load, "reference": "bare COPY", "reference_seconds": bare["seconds"]},
+                   in_child("history: replay", _replay, settings)]
+        in_child("(dbt seed)", _dbt, settings, ["seed"])
+        full = in_child("history: dbt full refresh", _dbt, settings, ["build", "--full-refresh",
+                                                                       "--exclude", "source:ml+"])
+        stages += [full, in_child("history: churn models", _churn, settings)]
+        segments = in_child("history: segmentation", _segment, settings)
+        fit = in_child("history: bare KMeans (reference)", _bare_kmeans, settings, segments["runs"])
+        stages.append({**segments, "reference": "bare KMeans(n_init=10)", "reference_seconds": fit["fit_seconds"]})
+        in_child("(vacuum analyze)", _vacuum, settings)
+
+        load = in_child("night: load", _load, settings, night.isoformat())
+        bare = in_child("night: bare COPY (reference)", _bare_copy, url, new_day)
+        to_sql = in_child("night: pandas.to_sql (reference)", _pandas, url, new_day)
+        in_child("(drop the references' tables)", _drop_schemas, settings, "bare", "pandas")
+        stages += [{**load, "reference": "bare COPY", "reference_seconds": bare["seconds"],
+                    "reference_2": "pandas.to_sql", "reference_2_seconds": to_sql["seconds"]},
+                   in_child("night: replay", _replay, settings)]
+        incremental = in_child("night: dbt build (incremental)", _dbt, settings, ["build", "--exclude", "source:ml+"])
+        stages += [{**incremental, "reference": "full refresh", "reference_seconds": full["seconds"]},
+                   in_child("night: churn models", _churn, settings)]
+        segments = in_child("night: segmentation", _segment, settings)
+        if segments["runs"]:
+            fit = in_child("night: bare KMeans (reference)", _bare_kmeans, settings, segments["runs"])
+            segments = {**segments, "reference": "bare KMeans(n_init=10)", "reference_seconds": fit["fit_seconds"]}
+        stages.append(segments)
+        books = in_child("(the month's books)", _books, settings, night.replace(day=1).isoformat())["books"]
+        if month_end and books:
+            chosen = books[:: max(1, len(books) // sample)][:sample]
+            one = in_child("night: reports, 1 worker (reference)", _reports, settings, chosen, 1, f"{tmp}/one")
+            two = in_child("night: reports, 2 workers (sample)", _reports, settings, chosen, 2, f"{tmp}/two")
+            whole = two["seconds"] * len(books) / len(chosen)
+            stages.append({**two, "stage": "night: reports (all books, extrapolated)", "seconds": whole,
+                           "rows": round(two["rows"] * len(books) / len(chosen)),
+                           "sampled_seconds": two["seconds"], "sampled_books": len(chosen), "books": len(books),
+                           "reference": "1 worker", "reference_seconds": one["seconds"] * len(books) / len(chosen)})
+    result = {"customers": customers, "days": days, "night": night.isoformat(), "date": f"{dt.date.today()}",
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+              "stages": stages}
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / f"pipeline-{customers}.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+# --- the report ------------------------------------------------------------------------------------------
+
+def exponent(small: dict, large: dict, stage: str) -> float | None:
+    """The growth exponent of ``stage`` between two scales (None if either lacks it or took no time)."""
+    times = [next((s["seconds"] for s in r["stages"] if s["stage"] == stage), None) for r in (small, large)]
+    if None in times or min(times) <= 0.05:
+        return None
+    return math.log(times[1] / times[0]) / math.log(large["customers"] / small["customers"])
+
+
+def _ratio(stage: dict) -> str:
+    """The stage against its reference: for a load, the share of bare COPY's speed (and how many times
+    pandas.to_sql's); for anything else, its time over the reference's."""
+    if "reference_seconds" not in stage:
+        return ""
+    if stage["reference"] == "bare COPY":
+        text = f"{stage['reference_seconds'] / stage['seconds']:.2f} of bare COPY's speed"
+        if "reference_2_seconds" in stage:
+            text += f"; {stage['reference_2_seconds'] / stage['seconds']:.1f}× pandas.to_sql's"
+        return text
+    return f"{stage['seconds'] / stage['reference_seconds']:.2f}× {stage['reference']}"
+
+
+def markdown(results: list[dict]) -> list[str]:
+    results = sorted(results, key=lambda r: r["customers"])
+    first = results[0]
+    scales = ", ".join(f"{r['customers']:,}" for r in results)
+    lines = [f"\n## The whole pipeline at {scales} customers "
+             f"({dt.date.today():%Y-%m-%d})", "",
+             f"`make bench` (`benchmarks/pipeline_benchmark.py`): {first['days'] - 1} days of history from {START}, "
+             f"then the night of {first['night']}; every stage through the functions the DAG tasks call, each in a "
+             f"child process (peak memory: its resident set). Machine: {first['machine']}. References are "
+             "measured in the same run: a load as the share of a bare COPY's speed, anything else as its time "
+             "over its reference's (for dbt's incremental run, the share of the full refresh)."]
+    for result in results:
+        lines += ["", f"### {result['customers']:,} customers", "",
+                  "| stage | wall time | peak memory | rows | rows/s | against its reference |",
+                  "| --- | ---: | ---: | ---: | ---: | --- |"]
+        for stage in result["stages"]:
+            rows = stage.get("rows")
+            counted = f"{rows:,} {stage['unit']}" if rows is not None else ""
+            rate = f"{rows / stage['seconds']:,.0f}" if rows and stage["seconds"] > 0 else ""
+            lines.append(f"| {stage['stage']} | {stage['seconds']:,.1f} s | {stage['peak_mb']:,.0f} MB | {counted} | "
+                         f"{rate} | {_ratio(stage)} |")
+        night = [s for s in result["stages"] if s["stage"].startswith("night")]
+        total = sum(s["seconds"] for s in night)
+        reports = next((s for s in night if "reports" in s["stage"]), None)
+        lines += ["", f"The night (load, replay, dbt, churn, segmentation{', reports' if reports else ''}): "
+                      f"**{total / 60:.1f} minutes**; peak memory of any stage "
+                      f"{max(s['peak_mb'] for s in result['stages']):,.0f} MB."]
+        if reports:
+            lines.append(f"Reports: {reports['sampled_books']} of the month's {reports['books']:,} books built "
+                         f"(both languages) by two workers in {reports['sampled_seconds']:.1f} s; the whole set "
+                         f"extrapolated at that rate: {reports['seconds'] / 60:.1f} minutes.")
+    if len(results) > 1:
+        names = [s["stage"] for s in results[-1]["stages"]]
+        pairs = list(zip(results, results[1:], strict=False))
+        lines += ["", "### Growth exponents (1 = linear in customers; aim ≤ 1.1)", "",
+                  "| stage | " + " | ".join(f"{a['customers']:,} → {b['customers']:,}" for a, b in pairs) + " |",
+                  "| --- |" + " ---: |" * len(pairs)]
+        for name in names:
+            values = [exponent(a, b, name) for a, b in pairs]
+            lines.append(f"| {name} | " + " | ".join("" if v is None else f"{v:.2f}" for v in values) + " |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--days", type=int, default=31, help="days simulated; the last is the night measured")
+    parser.add_argument("--report-sample", type=int, default=REPORT_SAMPLE)
+    parser.add_argument("--with", dest="earlier", type=Path, nargs="*", default=[],
+                        help="results of scales measured earlier (output/bench/pipeline-N.json)")
+    parser.add_argument("--no-docs", action="store_true")
+    args = parser.parse_args(argv)
+    if args.days < 2:
+        parser.error("--days must be at least 2: a history and one night")
+    logging.basicConfig(level=logging.WARNING)
+    results = [json.loads(path.read_text()) for path in args.earlier]
+    results += [run_scale(customers, args.days, args.report_sample) for customers in args.customers]
+    return report(markdown(results), not args.no_docs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
