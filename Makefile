@@ -16,7 +16,7 @@ SUPERSET_VENV := .venv-superset
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test run airflow bi bi-setup setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt benchmark-models benchmark-segments benchmark-history benchmark-reports
+.PHONY: demo test run airflow bi bi-setup setup lint pytest warehouse-start warehouse-stop warehouse-status psql clean benchmark-load benchmark-dbt benchmark-models benchmark-segments benchmark-history benchmark-reports bench
 
 demo: setup ## simulate a bank and run the whole pipeline through Airflow
 	$(PY) -m warehouse demo
@@ -76,6 +76,9 @@ psql: setup ## psql on the warehouse
 
 clean: warehouse-stop ## remove generated data, reports, Airflow home and the embedded warehouse
 	rm -rf data output .airflow .warehouse dbt_project/target dbt_project/logs
+
+bench: setup ## the whole pipeline at 10k, 100k and 1M customers (a month of history, then its last night): every stage's time, memory, rows/s and growth exponent, appended to docs/benchmarks.md (about an hour and a half)
+	$(PY) -m benchmarks.pipeline_benchmark --customers 10000 100000 1000000 --days 31
 
 benchmark-load: setup ## loader vs bare COPY vs pandas.to_sql, appended to docs/benchmarks.md
 	$(PY) -m benchmarks.load_benchmark --customers 50000 --days 3

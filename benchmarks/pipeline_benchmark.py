@@ -136,6 +136,13 @@ def _replay(settings: Settings) -> dict:
     return {"rows": len(replay_snapshots(settings)), "unit": "business dates replayed"}
 
 
+def _seed(settings: Settings) -> dict:
+    from warehouse.transform import run_dbt
+
+    run_dbt(["seed"], settings)
+    return {}
+
+
 def _dbt(settings: Settings, args: list[str]) -> dict:
     from warehouse.db import connect
     from warehouse.transform import run_dbt
@@ -250,9 +257,9 @@ def run_scale(customers: int, days: int, sample: int) -> dict:
         load = in_child("history: load", _load, settings, history_end.isoformat())
         bare = in_child("history: bare COPY (reference)", _bare_copy, url, history)
         in_child("(drop the reference's tables)", _drop_schemas, settings, "bare")
+        in_child("(dbt seed)", _seed, settings)
         stages += [{**load, "reference": "bare COPY", "reference_seconds": bare["seconds"]},
                    in_child("history: replay", _replay, settings)]
-        in_child("(dbt seed)", _dbt, settings, ["seed"])
         full = in_child("history: dbt full refresh", _dbt, settings, ["build", "--full-refresh",
                                                                        "--exclude", "source:ml+"])
         stages += [full, in_child("history: churn models", _churn, settings)]
