@@ -51,6 +51,7 @@ from ingestion.control import ControlEntry, DeliveryError, read_control
 from ingestion.rules import PATTERNS, CleanFile, arrow_verdict, bad_rows, unknown_references
 from warehouse import schema
 from warehouse.db import connect, hold_write_lock
+from warehouse.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -588,10 +589,9 @@ def load_folders(settings, folders: list[Path]) -> list[DeliveryResult]:
     """
     results = []
     codes = raw.DeliveredCodes()  # the master keys are read from raw once per run, not once per delivery
-    with connect(settings) as conn:
-        for number, folder in enumerate(folders, start=1):
+    with connect(settings) as conn, Progress("loading", len(folders), "deliveries", log) as progress:
+        for folder in folders:
             results.append(load_delivery(conn, Path(folder), codes=codes))
             conn.commit()
-            if number % 10 == 0 or number == len(folders):
-                log.info("progress: %d of %d deliveries loaded", number, len(folders))
+            progress.advance()
     return results

@@ -58,6 +58,7 @@ from sklearn.metrics import adjusted_rand_score, pairwise_distances_argmin_min, 
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, RobustScaler, StandardScaler
 
+from warehouse.progress import Progress
 from warehouse.schema import ensure_schema
 
 log = logging.getLogger(__name__)
@@ -725,7 +726,9 @@ def segment_new_months(conn, *, months: list[dt.date] | None = None, random_stat
     if not months:
         log.info("no complete month without a segmentation run: nothing to segment")
     run_ids = []
-    for month in sorted(months):
-        run_ids.append(segment_month(conn, month, random_state=random_state).run_id)
-        conn.commit()
+    with Progress("segmenting", len(months), "months", log, every=0) as progress:
+        for month in sorted(months):
+            run_ids.append(segment_month(conn, month, random_state=random_state).run_id)
+            conn.commit()
+            progress.advance()
     return run_ids

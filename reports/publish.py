@@ -25,6 +25,7 @@ from pypdf import PdfReader
 
 from reports.books import LEVELS, BookKey, list_books, read_book
 from reports.document import render
+from warehouse.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -120,15 +121,17 @@ def publish_month(conn, month: dt.date, reports_dir: Path, languages: Iterable[s
         raise LookupError(f"marts.rm_report_books has no book in {month:%Y-%m}: load the month's deliveries and "
                           "run the bank_customer_value DAG first")
     entries, failures = [], []
-    for number, key in enumerate(keys, start=1):
+    progress = Progress(f"reports of {month:%Y-%m}", len(keys), "books", log, every=15)
+    for key in keys:
         try:
             entries += publish(conn, key, reports_dir, languages, currency)
         except Exception as error:  # one book's failure must not lose the others
             conn.rollback()
             log.exception("%s: report failed", key)
             failures.append((key, error))
-        if number % 10 == 0 or number == len(keys):
-            log.info("%d of %d books of %s done (%d failed)", number, len(keys), f"{month:%Y-%m}", len(failures))
+        progress.advance()
+    if failures:
+        log.warning("%d of %d books of %s failed", len(failures), len(keys), f"{month:%Y-%m}")
     return entries, failures
 
 

@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ingestion import contract
+from warehouse.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -537,6 +538,7 @@ def simulate(config: SimulationConfig, landing_dir: Path, truth_dir: Path) -> li
     bank = Bank(config)
     folders = []
     resend: dict[str, list[list[str]]] = {}
+    progress = Progress("simulating", bank.ndays, "days", log)
     for d, day in enumerate(config.days):
         folder = landing_dir / day.isoformat()
         rows = bank.step(d)
@@ -546,8 +548,7 @@ def simulate(config: SimulationConfig, landing_dir: Path, truth_dir: Path) -> li
         resend = {}
         write_delivery(folder, day, dirty(rows, config.dirty_rate, _rng(config.seed, 4, d), resend))
         folders.append(folder)
-        if d % 10 == 0 or d == bank.ndays - 1:
-            log.info("simulated %s (%d of %d deliveries)", day, d + 1, bank.ndays)
+        progress.advance()
     truth_dir.mkdir(parents=True, exist_ok=True)
     _write_csv(truth_dir / "customer_truth.csv",
                ("customer_id", "archetype", "life_event", "event_date", "churn_date"),

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from psycopg2 import sql
 
 from warehouse.db import connect, transform_lock
+from warehouse.progress import Progress
 from warehouse.schema import ensure_schema
 from warehouse.settings import Settings
 from warehouse.transform import dbt_session
@@ -87,8 +88,10 @@ def _replay(settings: Settings) -> list[dt.date]:
         dbt(["snapshot", "--quiet", "--vars", json.dumps({"snapshot_date": first.isoformat()})])
     with connect(settings) as conn, conn.cursor() as cur:
         since = first if created else first + dt.timedelta(days=1)
-        for snapshot in SNAPSHOTS:
-            replay_since(cur, snapshot, since)
+        with Progress(f"replaying {len(dates)} dates", len(SNAPSHOTS), "snapshots", log, every=0) as progress:
+            for snapshot in SNAPSHOTS:
+                replay_since(cur, snapshot, since)
+                progress.advance()
         cur.execute("""insert into audit.snapshot_replays (business_date, batch_id)
                        select * from unnest(%s::date[], %s::bigint[])""",
                     ([day for day, _ in dates], [batch for _, batch in dates]))
