@@ -245,59 +245,62 @@ def run_scale(customers: int, days: int, sample: int) -> dict:
     month_end = (night + dt.timedelta(days=1)).day == 1
     print(f"\n{customers:,} customers: history {START} to {history_end}, the night of {night} "
           f"({'a month end' if month_end else 'mid-month'})", flush=True)
-    stages: list[dict] = []
+    result = {"customers": customers, "days": days, "night": night.isoformat(), "date": f"{dt.date.today()}",
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+              "stages": []}
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+
+    def record(*stages: dict) -> None:  # written after every stage: a run stopped part-way keeps its figures
+        result["stages"] += stages
+        (RESULTS_DIR / f"pipeline-{customers}.json").write_text(json.dumps(result, indent=1))
+
     with scratch_database("bench_pipeline") as url, tempfile.TemporaryDirectory() as tmp:
         landing, truth = Path(tmp) / "landing", Path(tmp) / "truth"
         settings = Settings.from_env({"WAREHOUSE_URL": url, "BANK_LANDING_DIR": str(landing),
                                       "BANK_REPORTS_DIR": str(Path(tmp) / "reports")})
-        stages.append(in_child("simulate", _simulate, customers, days, str(landing), str(truth)))
+        record(in_child("simulate", _simulate, customers, days, str(landing), str(truth)))
         history = [str(f) for f in sorted(landing.iterdir()) if f.name <= history_end.isoformat()]
         new_day = [str(landing / night.isoformat())]
 
         load = in_child("history: load", _load, settings, history_end.isoformat())
         bare = in_child("history: bare COPY (reference)", _bare_copy, url, history)
+        record({**load, "reference": "bare COPY", "reference_seconds": bare["seconds"]})
         in_child("(drop the reference's tables)", _drop_schemas, settings, "bare")
         in_child("(dbt seed)", _seed, settings)
-        stages += [{**load, "reference": "bare COPY", "reference_seconds": bare["seconds"]},
-                   in_child("history: replay", _replay, settings)]
+        record(in_child("history: replay", _replay, settings))
         full = in_child("history: dbt full refresh", _dbt, settings, ["build", "--full-refresh",
                                                                        "--exclude", "source:ml+"])
-        stages += [full, in_child("history: churn models", _churn, settings)]
+        record(full, in_child("history: churn models", _churn, settings))
         segments = in_child("history: segmentation", _segment, settings)
         fit = in_child("history: bare KMeans (reference)", _bare_kmeans, settings, segments["runs"])
-        stages.append({**segments, "reference": "bare KMeans(n_init=10)", "reference_seconds": fit["fit_seconds"]})
+        record({**segments, "reference": "bare KMeans(n_init=10)", "reference_seconds": fit["fit_seconds"]})
         in_child("(vacuum analyze)", _vacuum, settings)
 
         load = in_child("night: load", _load, settings, night.isoformat())
         bare = in_child("night: bare COPY (reference)", _bare_copy, url, new_day)
         to_sql = in_child("night: pandas.to_sql (reference)", _pandas, url, new_day)
         in_child("(drop the references' tables)", _drop_schemas, settings, "bare", "pandas")
-        stages += [{**load, "reference": "bare COPY", "reference_seconds": bare["seconds"],
-                    "reference_2": "pandas.to_sql", "reference_2_seconds": to_sql["seconds"]},
-                   in_child("night: replay", _replay, settings)]
+        record({**load, "reference": "bare COPY", "reference_seconds": bare["seconds"],
+                "reference_2": "pandas.to_sql", "reference_2_seconds": to_sql["seconds"]},
+               in_child("night: replay", _replay, settings))
         incremental = in_child("night: dbt build (incremental)", _dbt, settings, ["build", "--exclude", "source:ml+"])
-        stages += [{**incremental, "reference": "full refresh", "reference_seconds": full["seconds"]},
-                   in_child("night: churn models", _churn, settings)]
+        record({**incremental, "reference": "full refresh", "reference_seconds": full["seconds"]},
+               in_child("night: churn models", _churn, settings))
         segments = in_child("night: segmentation", _segment, settings)
         if segments["runs"]:
             fit = in_child("night: bare KMeans (reference)", _bare_kmeans, settings, segments["runs"])
             segments = {**segments, "reference": "bare KMeans(n_init=10)", "reference_seconds": fit["fit_seconds"]}
-        stages.append(segments)
+        record(segments)
         books = in_child("(the month's books)", _books, settings, night.replace(day=1).isoformat())["books"]
         if month_end and books:
             chosen = books[:: max(1, len(books) // sample)][:sample]
             one = in_child("night: reports, 1 worker (reference)", _reports, settings, chosen, 1, f"{tmp}/one")
             two = in_child("night: reports, 2 workers (sample)", _reports, settings, chosen, 2, f"{tmp}/two")
             whole = two["seconds"] * len(books) / len(chosen)
-            stages.append({**two, "stage": "night: reports (all books, extrapolated)", "seconds": whole,
-                           "rows": round(two["rows"] * len(books) / len(chosen)),
-                           "sampled_seconds": two["seconds"], "sampled_books": len(chosen), "books": len(books),
-                           "reference": "1 worker", "reference_seconds": one["seconds"] * len(books) / len(chosen)})
-    result = {"customers": customers, "days": days, "night": night.isoformat(), "date": f"{dt.date.today()}",
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-              "stages": stages}
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / f"pipeline-{customers}.json").write_text(json.dumps(result, indent=1))
+            record({**two, "stage": "night: reports (all books, extrapolated)", "seconds": whole,
+                    "rows": round(two["rows"] * len(books) / len(chosen)),
+                    "sampled_seconds": two["seconds"], "sampled_books": len(chosen), "books": len(books),
+                    "reference": "1 worker", "reference_seconds": one["seconds"] * len(books) / len(chosen)})
     return result
 
 
@@ -369,7 +372,8 @@ def markdown(results: list[dict]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--customers", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--customers", type=int, nargs="*", default=[10_000, 100_000, 1_000_000],
+                        help="the scales to run (none: only report the --with results)")
     parser.add_argument("--days", type=int, default=31, help="days simulated; the last is the night measured")
     parser.add_argument("--report-sample", type=int, default=REPORT_SAMPLE)
     parser.add_argument("--with", dest="earlier", type=Path, nargs="*", default=[],
@@ -381,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     results = [json.loads(path.read_text()) for path in args.earlier]
     results += [run_scale(customers, args.days, args.report_sample) for customers in args.customers]
+    if not results:
+        parser.error("nothing to report: give --customers, or --with earlier results")
     return report(markdown(results), not args.no_docs)
 
 

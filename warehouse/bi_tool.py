@@ -82,12 +82,18 @@ def _superset(args: list[str], env: dict[str, str], log_file: Path) -> None:
 
 def prepare(env: dict[str, str]) -> None:
     """Superset's metadata up to date, its roles, the admin and the dashboard imported again."""
-    home = Path(env["SUPERSET_HOME"])
-    log_file = home / "superset.log"
-    steps = (("superset", "db", "upgrade"), ("superset", "init"), ("python", str(BI_DIR / "superset_assets.py")))
-    for number, step in enumerate(steps, start=1):
-        log.info("Superset %d/%d: %s", number, len(steps), " ".join(step[1:]))
-        _superset(list(step), env, log_file)
+    log_file = Path(env["SUPERSET_HOME"]) / "superset.log"
+    for number, step in enumerate((("db", "upgrade"), ("init",)), start=1):
+        log.info("Superset %d/3: %s", number, " ".join(step))
+        _superset(["superset", *step], env, log_file)
+    import_assets(env)
+
+
+def import_assets(env: dict[str, str]) -> None:
+    """The warehouse's database, datasets, charts and dashboard (bi/superset_assets.py), imported
+    again over what is there: nothing doubles."""
+    log.info("Superset 3/3: the dashboard (%s)", BI_DIR / "superset_assets.py")
+    _superset(["python", str(BI_DIR / "superset_assets.py")], env, Path(env["SUPERSET_HOME"]) / "superset.log")
 
 
 @contextlib.contextmanager

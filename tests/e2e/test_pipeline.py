@@ -527,7 +527,7 @@ def test_superset_shows_the_dashboard_with_the_warehouses_figures(pipeline, db, 
     home = tmp_path / "superset"
     env = bi_tool.superset_env(settings, home, login=(login, password))
     bi_tool.prepare(env)
-    bi_tool.prepare(env)  # a second start imports the same objects again: nothing doubles
+    bi_tool.import_assets(env)  # what a second start imports again: nothing doubles
 
     # what the charts must show, from the marts: the RM with the highest value, the branches' tier counts
     db.execute("""select portfolio_id from marts.rm_report_books where portfolio_level = 'rm'
