@@ -561,3 +561,32 @@ def test_superset_shows_the_dashboard_with_the_warehouses_figures(pipeline, db, 
     for branch, lead in lead_by_branch:  # each branch's row holds its count of lead customers
         row = tier_mix[tier_mix.index(branch) + 1:][:4]
         assert str(lead) in row, (branch, lead, row, f"screenshot {shot}")
+
+
+def test_a_nights_data_tests_read_the_rows_it_wrote_and_every_row_on_request(pipeline, db):
+    """The macro postgres__get_where_subquery: a duplicate among the rows the last build wrote fails the
+    night's test; one among older rows is left to the every-row run (var test_every_row), which finds it."""
+    from warehouse.transform import DbtError, run_dbt
+
+    settings, _ = pipeline
+    test = ["test", "--select", "fct_deposit_balances_daily,test_name:unique_combination"]
+    copy = """insert into marts.fct_deposit_balances_daily select * from marts.fct_deposit_balances_daily
+              where built_from_batch_id = (select max(built_from_batch_id) from marts.fct_deposit_balances_daily)
+              order by business_date, account_id limit 1 returning ctid"""
+    db.execute(copy)
+    [(duplicate,)] = db.fetchall()
+    # a duplicate as an earlier night would have written it
+    db.execute("update marts.fct_deposit_balances_daily set built_from_batch_id = built_from_batch_id - 1 "
+               "where ctid = %s", (duplicate,))
+    try:
+        run_dbt(test, settings)  # the night's test reads the rows the last build wrote: passes
+        with pytest.raises(DbtError, match="unique_combination"):
+            run_dbt([*test, "--vars", '{"test_every_row": true}'], settings)
+        db.execute(copy)  # a duplicate among the rows the last build wrote
+        with pytest.raises(DbtError, match="unique_combination"):
+            run_dbt(test, settings)
+    finally:  # the duplicates go again (ctid tells copies apart)
+        db.execute("""delete from marts.fct_deposit_balances_daily as f using (
+                          select ctid, row_number() over (partition by account_id, business_date order by ctid) as n
+                          from marts.fct_deposit_balances_daily) as d
+                      where f.ctid = d.ctid and d.n > 1""")
