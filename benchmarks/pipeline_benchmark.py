@@ -116,17 +116,11 @@ def _load(settings: Settings, through: str) -> dict:
     return {"rows": _lines_loaded(settings) - before, "unit": "data lines loaded"}
 
 
-def _bare_copy(url: str, folders: list[str]) -> dict:
-    from benchmarks.load_benchmark import load_with_bare_copy
+def _reference_load(method: str, url: str, folders: list[str]) -> dict:
+    """A reference of the load benchmark's (bare COPY, pandas.to_sql) on the same folders."""
+    from benchmarks.load_benchmark import METHODS
 
-    load_with_bare_copy(url, [Path(f) for f in folders])
-    return {}
-
-
-def _pandas(url: str, folders: list[str]) -> dict:
-    from benchmarks.load_benchmark import load_with_pandas
-
-    load_with_pandas(url, [Path(f) for f in folders])
+    METHODS[method](url, [Path(f) for f in folders])
     return {}
 
 
@@ -184,11 +178,8 @@ def _segment(settings: Settings) -> dict:
 
 
 def _bare_kmeans(settings: Settings, run_ids: list[str]) -> dict:
-    """The reference: a bare scikit-learn fit of each run's month, same k, log and standard scaling."""
-    import numpy as np
-    from sklearn.cluster import KMeans
-    from sklearn.preprocessing import StandardScaler
-
+    """The reference: a bare scikit-learn fit of each run's month, with the run's k."""
+    from benchmarks.segmentation_benchmark import bare_fit
     from ml import segmentation
     from warehouse.db import connect
 
@@ -199,7 +190,7 @@ def _bare_kmeans(settings: Settings, run_ids: list[str]) -> dict:
                     for month, k in runs]
     started = time.perf_counter()
     for matrix, k in matrices:
-        KMeans(n_clusters=k, n_init=10, random_state=42).fit(StandardScaler().fit_transform(np.log1p(np.abs(matrix))))
+        bare_fit(matrix, k)
     return {"fit_seconds": time.perf_counter() - started}
 
 
@@ -263,7 +254,7 @@ def run_scale(customers: int, days: int, sample: int) -> dict:
         new_day = [str(landing / night.isoformat())]
 
         load = in_child("history: load", _load, settings, history_end.isoformat())
-        bare = in_child("history: bare COPY (reference)", _bare_copy, url, history)
+        bare = in_child("history: bare COPY (reference)", _reference_load, "bare COPY", url, history)
         record({**load, "reference": "bare COPY", "reference_seconds": bare["seconds"]})
         in_child("(drop the reference's tables)", _drop_schemas, settings, "bare")
         in_child("(dbt seed)", _seed, settings)
@@ -277,8 +268,8 @@ def run_scale(customers: int, days: int, sample: int) -> dict:
         in_child("(vacuum analyze)", _vacuum, settings)
 
         load = in_child("night: load", _load, settings, night.isoformat())
-        bare = in_child("night: bare COPY (reference)", _bare_copy, url, new_day)
-        to_sql = in_child("night: pandas.to_sql (reference)", _pandas, url, new_day)
+        bare = in_child("night: bare COPY (reference)", _reference_load, "bare COPY", url, new_day)
+        to_sql = in_child("night: pandas.to_sql (reference)", _reference_load, "pandas.to_sql", url, new_day)
         in_child("(drop the references' tables)", _drop_schemas, settings, "bare", "pandas")
         record({**load, "reference": "bare COPY", "reference_seconds": bare["seconds"],
                 "reference_2": "pandas.to_sql", "reference_2_seconds": to_sql["seconds"]},

@@ -42,12 +42,18 @@ from warehouse.settings import Settings
 from warehouse.transform import run_dbt
 
 
-def measure(url: str) -> dict:
-    """The child process: per month the job and the reference fit, seconds; peak resident memory."""
+def bare_fit(matrix, clusters: int) -> None:
+    """The reference: a bare scikit-learn K-Means of the month's matrix (log and standard scaling)."""
     import numpy as np
     from sklearn.cluster import KMeans
     from sklearn.preprocessing import StandardScaler
 
+    scaled = StandardScaler().fit_transform(np.log1p(np.abs(matrix)))
+    KMeans(n_clusters=clusters, n_init=10, random_state=42).fit(scaled)
+
+
+def measure(url: str) -> dict:
+    """The child process: per month the job and the reference fit, seconds; peak resident memory."""
     from ml import segmentation
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -63,8 +69,7 @@ def measure(url: str) -> dict:
                 clusters, customers, kept = cur.fetchone()
             matrix = segmentation.read_features(conn, month)[list(segmentation.FEATURES)].to_numpy()
             started = time.perf_counter()
-            KMeans(n_clusters=clusters, n_init=10, random_state=42).fit(
-                StandardScaler().fit_transform(np.log1p(np.abs(matrix))))
+            bare_fit(matrix, clusters)
             months.append({"month": f"{month:%Y-%m}", "clusters": clusters, "customers": customers,
                            "kept_shape": kept, "job_s": job, "reference_s": time.perf_counter() - started})
     return {"months": months, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
