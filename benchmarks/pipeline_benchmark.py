@@ -2,8 +2,8 @@
 per second, its growth exponent between scales, and each speed figure against its reference measured
 in the same run.
 
-For each ``--customers`` N the simulator writes N customers for ``--days`` days from 2026-07-01; all
-but the last day are the bank's history, the last day is one more night. Every stage calls the
+For each ``--customers`` N the simulator writes N customers for ``--days`` days ending on 2026-07-31;
+all but the last day are the bank's history, the last day, a month end, is one more night. Every stage calls the
 functions the DAG tasks call (dags/), in the DAGs' order:
 
 * history: simulate; load the deliveries (``load_pending``; reference: a bare ``COPY`` of the same
@@ -12,18 +12,21 @@ functions the DAG tasks call (dags/), in the DAGs' order:
   segmentation of the months there are (reference: a bare ``KMeans(n_init=10)`` of the same matrix);
 * the night: load the new day (references: bare ``COPY`` and ``pandas.to_sql`` of its files); replay
   it; ``dbt build`` (incremental; reference: the full refresh); the churn models; the segmentation; and,
-  when the new day ends a month, the RM and branch reports of that month: a sample of books built by
-  one worker process and by two (``reports.publish.publish``, what each mapped task runs), the month's
-  whole set extrapolated from the two workers' rate.
+  the RM and branch reports of the month, by one worker process and by two (``reports.publish.publish``,
+  what each mapped task runs): the branch and head-office books all, the RM books a sample, the
+  month's whole set extrapolated from the sample's rate (an RM book holds about the same customers
+  at any scale; a branch book grows with the bank).
 
-With the default 31 days the night is 2026-07-31, a month end: the heaviest night of the month (a
-complete month to segment and its reports). Each stage runs in a forked child process, so its peak
-memory is its own (the resident set of the child and any child it waited for, dbt included; the
-Postgres server's memory is its own and bounded by its settings). The database is vacuumed and
-analyzed before the night, as autovacuum would have done by then. The growth exponent of a stage
-between two scales is log(t2 / t1) / log(n2 / n1): 1 is linear in customers.
+The night is the heaviest of the month: a complete month to segment and its reports. A shorter
+``--days`` starts the history later in July, so that the largest scale fits the time there is.
 
-    .venv/bin/python -m benchmarks.pipeline_benchmark --customers 10000 100000 1000000 --days 31
+Each stage runs in a forked child process, so its peak memory is its own (the resident set of the
+child and any child it waited for, dbt included; the Postgres server's memory is its own and bounded
+by its settings). The database is vacuumed and analyzed before the night, as autovacuum would have
+done by then. The growth exponent of a stage between two scales is log(t2 / t1) / log(n2 / n1): 1 is
+linear in customers.
+
+    .venv/bin/python -m benchmarks.pipeline_benchmark --customers 10000 100000 1000000 --days 15
 
 Each scale's figures are also written to ``output/bench/pipeline-<N>.json``; ``--with`` adds scales
 measured by an earlier run to the exponents and the tables.
@@ -44,11 +47,12 @@ import time
 import traceback
 from pathlib import Path
 
-from benchmarks import START, report
+from benchmarks import report
 from warehouse.settings import PROJECT_DIR, Settings
 
 RESULTS_DIR = PROJECT_DIR / "output" / "bench"
-REPORT_SAMPLE = 40  # books built twice (one worker, two) at each scale; the month's set is extrapolated
+NIGHT = dt.date(2026, 7, 31)  # the night measured: a month end
+REPORT_SAMPLE = 40  # RM books built twice (one worker, two) at each scale; the month's set is extrapolated
 
 
 def in_child(name: str, function, *args) -> dict:
@@ -86,9 +90,8 @@ def _simulate(customers: int, days: int, landing: str, truth: str) -> dict:
     from ingestion import contract
     from simulator.bank import SimulationConfig, simulate
 
-    folders = simulate(SimulationConfig(customers=customers, start_date=START,
-                                        end_date=START + dt.timedelta(days=days - 1), seed=42), Path(landing),
-                       Path(truth))
+    folders = simulate(SimulationConfig(customers=customers, start_date=NIGHT - dt.timedelta(days=days - 1),
+                                        end_date=NIGHT, seed=42), Path(landing), Path(truth))
     lines = 0
     for folder in folders:
         for source in contract.SOURCE_FILES:
@@ -231,12 +234,11 @@ def _drop_schemas(settings: Settings, *schemas: str) -> dict:
 def run_scale(customers: int, days: int, sample: int) -> dict:
     from warehouse.cli import scratch_database
 
-    history_end = START + dt.timedelta(days=days - 2)
-    night = history_end + dt.timedelta(days=1)
-    month_end = (night + dt.timedelta(days=1)).day == 1
-    print(f"\n{customers:,} customers: history {START} to {history_end}, the night of {night} "
-          f"({'a month end' if month_end else 'mid-month'})", flush=True)
-    result = {"customers": customers, "days": days, "night": night.isoformat(), "date": f"{dt.date.today()}",
+    night = NIGHT
+    start, history_end = night - dt.timedelta(days=days - 1), night - dt.timedelta(days=1)
+    print(f"\n{customers:,} customers: history {start} to {history_end}, the night of {night}", flush=True)
+    result = {"customers": customers, "days": days, "start": start.isoformat(), "night": night.isoformat(),
+              "date": f"{dt.date.today()}",
               "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
               "stages": []}
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
@@ -283,15 +285,23 @@ def run_scale(customers: int, days: int, sample: int) -> dict:
             segments = {**segments, "reference": "bare KMeans(n_init=10)", "reference_seconds": fit["fit_seconds"]}
         record(segments)
         books = in_child("(the month's books)", _books, settings, night.replace(day=1).isoformat())["books"]
-        if month_end and books:
-            chosen = books[:: max(1, len(books) // sample)][:sample]
-            one = in_child("night: reports, 1 worker (reference)", _reports, settings, chosen, 1, f"{tmp}/one")
-            two = in_child("night: reports, 2 workers (sample)", _reports, settings, chosen, 2, f"{tmp}/two")
-            whole = two["seconds"] * len(books) / len(chosen)
-            record({**two, "stage": "night: reports (all books, extrapolated)", "seconds": whole,
-                    "rows": round(two["rows"] * len(books) / len(chosen)),
-                    "sampled_seconds": two["seconds"], "sampled_books": len(chosen), "books": len(books),
-                    "reference": "1 worker", "reference_seconds": one["seconds"] * len(books) / len(chosen)})
+        rm_books = [b for b in books if b["level"] == "rm"]
+        chosen = rm_books[:: max(1, len(rm_books) // sample)][:sample]
+        others = [b for b in books if b["level"] != "rm"]  # the branches' and the head office's: all built
+        runs = {}
+        for workers in (1, 2):
+            part = {kind: in_child(f"night: reports, {workers} worker(s): {kind}", _reports, settings, chosen_books,
+                                   workers, f"{tmp}/{workers}-{kind}")
+                    for kind, chosen_books in (("RM sample", chosen), ("branches, head office", others))}
+            scale = len(rm_books) / len(chosen)
+            runs[workers] = {"seconds": part["RM sample"]["seconds"] * scale + part["branches, head office"]["seconds"],
+                             "rows": round(part["RM sample"]["rows"] * scale) + part["branches, head office"]["rows"],
+                             "peak_mb": max(p["peak_mb"] for p in part.values()),
+                             "sampled_seconds": part["RM sample"]["seconds"],
+                             "others_seconds": part["branches, head office"]["seconds"]}
+        record({**runs[2], "stage": "night: reports (all books, extrapolated)", "unit": "PDFs",
+                "sampled_books": len(chosen), "rm_books": len(rm_books), "other_books": len(others),
+                "books": len(books), "reference": "1 worker", "reference_seconds": runs[1]["seconds"]})
     return result
 
 
@@ -324,7 +334,8 @@ def markdown(results: list[dict]) -> list[str]:
     scales = ", ".join(f"{r['customers']:,}" for r in results)
     lines = [f"\n## The whole pipeline at {scales} customers "
              f"({dt.date.today():%Y-%m-%d})", "",
-             f"`make bench` (`benchmarks/pipeline_benchmark.py`): {first['days'] - 1} days of history from {START}, "
+             f"`make bench` (`benchmarks/pipeline_benchmark.py`): {first['days'] - 1} days of history from "
+             f"{first.get('start', '2026-07-01')}, "
              f"then the night of {first['night']}; every stage through the functions the DAG tasks call, each in a "
              f"child process (peak memory: its resident set). Machine: {first['machine']}. References are "
              "measured in the same run: a load as the share of a bare COPY's speed, anything else as its time "
@@ -346,9 +357,11 @@ def markdown(results: list[dict]) -> list[str]:
                       f"**{total / 60:.1f} minutes**; peak memory of any stage "
                       f"{max(s['peak_mb'] for s in result['stages']):,.0f} MB."]
         if reports:
-            lines.append(f"Reports: {reports['sampled_books']} of the month's {reports['books']:,} books built "
-                         f"(both languages) by two workers in {reports['sampled_seconds']:.1f} s; the whole set "
-                         f"extrapolated at that rate: {reports['seconds'] / 60:.1f} minutes.")
+            lines.append(f"Reports (both languages, two workers): {reports['sampled_books']} of the month's "
+                         f"{reports.get('rm_books', reports['books']):,} RM books in {reports['sampled_seconds']:.1f} s"
+                         + (f", its {reports['other_books']} branch and head-office books in "
+                            f"{reports['others_seconds']:.1f} s" if "other_books" in reports else "")
+                         + f"; the whole set extrapolated at that rate: {reports['seconds'] / 60:.1f} minutes.")
     if len(results) > 1:
         names = [s["stage"] for s in results[-1]["stages"]]
         pairs = list(zip(results, results[1:], strict=False))
@@ -365,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, nargs="*", default=[10_000, 100_000, 1_000_000],
                         help="the scales to run (none: only report the --with results)")
-    parser.add_argument("--days", type=int, default=31, help="days simulated; the last is the night measured")
+    parser.add_argument("--days", type=int, default=31, help=f"days simulated, ending on {NIGHT}: the night measured")
     parser.add_argument("--report-sample", type=int, default=REPORT_SAMPLE)
     parser.add_argument("--with", dest="earlier", type=Path, nargs="*", default=[],
                         help="results of scales measured earlier (output/bench/pipeline-N.json)")

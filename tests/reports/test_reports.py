@@ -8,6 +8,7 @@ from decimal import Decimal
 import pypdfium2
 import pytest
 from pypdf import PdfReader
+from reportlab.graphics.shapes import Rect, String
 
 from reports import document, publish
 from reports.books import Book, BookKey, months_of_run
@@ -150,6 +151,29 @@ def test_the_first_page_renders_to_pixels(tmp_path):
     assert pixels.shape[1] > pixels.shape[0] > 500  # landscape A4
     inked = (pixels[:, :, :3].mean(axis=2) < 128).mean()
     assert 0.005 < inked < 0.5, f"{inked:.2%} of the first page is ink"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_charts_draw_each_tier_and_segment_to_scale_in_the_language(lang):
+    book = _book()
+    book.summary.update(platinum_customers=3, gold_customers=12, iron_customers=0, lead_customers=24)
+    book.customers.append(_customer("C00000005", value_rank=70))  # a second wealth investor in the book
+    drawing = document._charts(book, lang)
+    bars = [shape for shape in drawing.contents if isinstance(shape, Rect)]
+    words = [shape.text for shape in drawing.contents if isinstance(shape, String)]
+    tiers, segments = bars[:4], bars[4:]
+    # the pyramid: platinum on top, widths in proportion to the counts (3 : 12 : 0 : 24), centred on one axis
+    assert [round(b.width / tiers[1].width, 3) for b in tiers] == [0.25, 1, 0, 2]
+    assert len({round(b.x + b.width / 2, 3) for b in tiers}) == 1
+    assert [b.y for b in tiers] == sorted((b.y for b in tiers), reverse=True)
+    # the segments, largest first: wealth investors 2, busy transactors 1 (the unsegmented customer has no bar)
+    assert len(segments) == 2 and segments[0].width == 2 * segments[1].width
+    assert {"3", "12", "0", "24", "2", "1"} <= set(words)
+    if lang == "zh":
+        assert {"各层级客户数", "铂金", "铅", "各客群客户数", "理财客户", "高频交易客户"} <= set(words)
+    else:
+        assert {"Customers by tier", "platinum", "lead", "Customers by segment", "wealth investors",
+                "busy transactors"} <= set(words)
 
 
 def test_the_branch_report_ranks_its_rms_and_shows_product_and_channel_profitability(tmp_path):
