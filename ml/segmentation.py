@@ -54,7 +54,12 @@ import pandas as pd
 import sklearn
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
-from sklearn.metrics import adjusted_rand_score, pairwise_distances_argmin_min, silhouette_score
+from sklearn.metrics import (
+    adjusted_rand_score,
+    pairwise_distances_argmin,
+    pairwise_distances_argmin_min,
+    silhouette_score,
+)
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, RobustScaler, StandardScaler
 
@@ -248,14 +253,15 @@ def read_features(conn, month: dt.date) -> pd.DataFrame:
 
 
 def _copy_out(conn, query: str, params: tuple, columns: dict[str, type | str]) -> pd.DataFrame:
-    """The rows of ``query`` (its parameters bound by the driver) as a frame of ``columns``, by COPY."""
-    buffer = io.StringIO()
+    """The rows of ``query`` (its parameters bound by the driver) as a frame of ``columns``, by COPY
+    (parsed by Arrow's multi-threaded CSV reader: a million rows in about a third of the time)."""
+    buffer = io.BytesIO()
     with conn.cursor() as cur:
         cur.copy_expert(f"copy ({cur.mogrify(query, params).decode()}) to stdout with (format csv)", buffer)
-    buffer.seek(0)
-    if not buffer.getvalue():
+    if not buffer.getbuffer().nbytes:
         return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in columns.items()})
-    return pd.read_csv(buffer, header=None, names=list(columns), dtype=columns)
+    buffer.seek(0)
+    return pd.read_csv(buffer, header=None, names=list(columns), dtype=columns, engine="pyarrow")
 
 
 # -- 2. the model's shape, chosen by the data ----------------------------------------------------------
@@ -435,8 +441,9 @@ def smooth_centroids(fitted: Fit, mapping: dict[int, int], previous: dict[int, n
         return blended
 
     scores = {}
-    for weight in SMOOTHING_WEIGHTS:
-        nearest = np.linalg.norm(now[unchanged][:, None, :] - centres(weight)[None, :, :], axis=2).argmin(axis=1)
+    steady = now[unchanged]
+    for weight in SMOOTHING_WEIGHTS:  # the nearest centre, in chunks: no customers x centres x features array
+        nearest = pairwise_distances_argmin(steady, centres(weight))
         scores[f"{weight:g}"] = float(np.mean(ids[nearest] == kept_ids))
     weight = next((w for w in SMOOTHING_WEIGHTS if scores[f"{w:g}"] >= ID_KEPT_MIN), SMOOTHING_WEIGHTS[-1])
     kmeans.cluster_centers_ = centres(weight)
@@ -643,11 +650,14 @@ def write_run(conn, result: SegmentationResult, features: pd.DataFrame, fitted: 
             (result.run_id, result.month_start_date, result.customers, result.clusters, random_state,
              result.inertia, result.silhouette, json.dumps(list(FEATURES)), json.dumps(versions),
              result.preprocessing, json.dumps(selection)))
-        buffer = io.StringIO()
-        for customer_id, label, distance in zip(features["customer_id"], fitted.labels, fitted.distances,
-                                                strict=True):
-            buffer.write(f"{result.run_id}\t{customer_id}\t{mapping[int(label)]}\t{distance:.6f}\t"
-                         f"{distance > thresholds[int(label)]}\n")
+        labels, labelled = fitted.labels, range(len(mapping))  # label -> segment id, outlier threshold
+        segment_ids = np.array([mapping[label] for label in labelled])[labels]
+        outliers = fitted.distances > np.array([thresholds.get(label, np.inf) for label in labelled])[labels]
+        buffer = io.StringIO()  # plain lists: iterating the frame's Arrow strings costs more than the COPY
+        buffer.writelines(f"{result.run_id}\t{customer_id}\t{segment_id}\t{distance:.6f}\t{outlier}\n"
+                          for customer_id, segment_id, distance, outlier in zip(
+                              features["customer_id"].tolist(), segment_ids.tolist(), fitted.distances.tolist(),
+                              outliers.tolist(), strict=True))
         buffer.seek(0)
         cur.copy_expert("copy ml.customer_segments (run_id, customer_id, segment_id, distance_to_centroid, "
                         "is_outlier) from stdin", buffer)

@@ -21,7 +21,7 @@ from warehouse import access
 from warehouse.db import hold_write_lock
 
 # Raise it with every change to the statements below: a warehouse at this version is not altered.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 AUDIT = (
     "create schema if not exists raw",
@@ -117,8 +117,11 @@ ML = (
     "alter table ml.segmentation_runs add column if not exists preprocessing text",
     "alter table ml.segmentation_runs add column if not exists selection jsonb",
     "create index if not exists segmentation_runs_month on ml.segmentation_runs (month_start_date)",
+    # A run's labels and a model's scores carry no foreign key to their run or model: checked row by
+    # row, it doubled the time of writing a million of them (13.4 s against 6.2 s). Their writers
+    # insert the run or model and its rows in one transaction and delete a run's rows before it.
     """create table if not exists ml.customer_segments (
-        run_id text not null references ml.segmentation_runs (run_id),
+        run_id text not null,
         customer_id text not null,
         segment_id integer not null,
         distance_to_centroid double precision not null,
@@ -153,7 +156,7 @@ ML = (
         metrics jsonb not null,
         library_versions jsonb not null)""",
     """create table if not exists ml.churn_scores (
-        model_id text not null references ml.churn_models (model_id),
+        model_id text not null,
         customer_id text not null,
         month_start_date date not null,
         churn_risk_score double precision not null,
@@ -161,6 +164,9 @@ ML = (
         p_active double precision,
         expected_transaction_days_30d double precision,
         primary key (model_id, customer_id))""",
+    # version 7: no per-row foreign key on the labels and the scores (above)
+    "alter table ml.customer_segments drop constraint if exists customer_segments_run_id_fkey",
+    "alter table ml.churn_scores drop constraint if exists churn_scores_model_id_fkey",
 )
 
 
