@@ -283,3 +283,12 @@ def test_a_month_that_does_not_reconcile_says_so_on_the_cover(tmp_path):
     document.render(book, "en", path)
     cover = _text(path)[0]
     assert "119 of 120 daily files agree" in cover and "NOT all" in cover and "NOT reconciled" in cover
+
+
+def test_reportlab_runs_on_its_native_accelerator():
+    """rl_accel (a dependency) replaces reportlab's pure-Python number formatting and string widths:
+    without it every report takes about a third longer (docs/benchmarks.md)."""
+    from reportlab.lib import rl_accel
+
+    assert type(rl_accel.fp_str).__name__ == "builtin_function_or_method"
+    assert type(rl_accel.instanceStringWidthTTF).__name__ == "builtin_function_or_method"
