@@ -1,5 +1,6 @@
 """RM reports: one PDF per relationship manager and one per branch, in each configured language,
-once the segments and the churn risk are built; one mapped task per RM and per branch."""
+once the segments and the churn risk are built; one mapped task per RM and per branch, or per batch
+of them above BANK_REPORT_TASKS_MAX (256) books."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ have been built since its last run (reports/, from the report marts `marts.rm_re
 2. `render_rm_report` (one mapped task per RM) and `render_branch_report` (one per branch, and one
    for the head-office summary of the whole bank): the PDF
    in each language of `BANK_REPORT_LANGUAGES`, replacing its file and its entry in
-   `<reports>/<YYYY-MM>/manifest.json`; one book's failure does not stop the others;
+   `<reports>/<YYYY-MM>/manifest.json`; one book's failure does not stop the others. Above
+   `BANK_REPORT_TASKS_MAX` (256) books a task renders a batch of consecutive books (Airflow maps no
+   more than 1,024 tasks, and each costs its start-up), and fails, naming them, if any of its books failed;
 3. `check_reports` (runs whatever happened above): fails, naming them, if any report of the run is
    missing from the manifest; emits the reports' asset when all are there.
 """
@@ -41,7 +44,9 @@ def bank_rm_reports():
         import logging
 
         from reports.books import list_books, months_of_run
+        from reports.publish import batches
         from warehouse.db import connect
+        from warehouse.settings import Settings
 
         try:
             events = list(context["triggering_asset_events"][CUSTOMER_SEGMENTS])
@@ -52,26 +57,33 @@ def bank_rm_reports():
         months = months_of_run((context["dag_run"].conf or {}).get("month"), segmented,
                                logical_date.date() if logical_date else None)
         since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        with connect() as conn:
+        settings = Settings.from_env()
+        with connect(settings) as conn:
             keys = [key for month in months for key in list_books(conn, month, tuple(levels))]
         logging.getLogger(__name__).info("%d %s reports for %s", len(keys), "/".join(levels),
                                          ", ".join(f"{m:%Y-%m}" for m in months) or "no month")
-        return [{**key.to_dict(), "since": since} for key in keys]
+        return [{"books": [key.to_dict() for key in batch], "since": since}
+                for batch in batches(keys, settings.report_tasks_max)]
 
     @task(map_index_template="{{ book_label }}")
-    def render_report(book: dict) -> list[str]:
+    def render_report(batch: dict) -> list[str]:
         from airflow.sdk import get_current_context
 
         from reports.books import BookKey
-        from reports.publish import publish
+        from reports.publish import publish_books
         from warehouse.db import connect
         from warehouse.settings import Settings
 
-        key = BookKey.from_dict(book)
-        get_current_context()["book_label"] = str(key)
+        keys = [BookKey.from_dict(book) for book in batch["books"]]
+        get_current_context()["book_label"] = str(keys[0]) if len(keys) == 1 else \
+            f"{keys[0]} … {keys[-1].portfolio_id} ({len(keys)} books)"
         settings = Settings.from_env()
         with connect(settings) as conn:
-            entries = publish(conn, key, settings.reports_dir, settings.report_languages, settings.currency)
+            entries, failures = publish_books(conn, keys, settings.reports_dir, settings.report_languages,
+                                              settings.currency)
+        if failures:
+            raise RuntimeError(f"{len(failures)} of {len(keys)} books failed (the others are built; each "
+                               "error is in the log above): " + ", ".join(f"{k}: {e}" for k, e in failures))
         return [e["file"] for e in entries]
 
     @task(trigger_rule="all_done", outlets=[RM_REPORTS])
@@ -81,9 +93,9 @@ def bank_rm_reports():
         from warehouse.settings import Settings
 
         settings = Settings.from_env()
-        books = [book for level in listed for book in level]
-        keys = [BookKey.from_dict(book) for book in books]
-        since = min((book["since"] for book in books), default="")
+        listed_batches = [batch for level in listed for batch in level]
+        keys = [BookKey.from_dict(book) for batch in listed_batches for book in batch["books"]]
+        since = min((batch["since"] for batch in listed_batches), default="")
         missing = missing_reports(settings.reports_dir, keys, settings.report_languages, since)
         if missing:
             raise RuntimeError(f"{len(missing)} of {len(keys) * len(settings.report_languages)} reports were not "
@@ -92,8 +104,8 @@ def bank_rm_reports():
 
     rms = list_reports.override(task_id="list_rm_reports")(["rm"])
     branches = list_reports.override(task_id="list_branch_reports")(["branch", "bank"])
-    rendered = [render_report.override(task_id="render_rm_report").expand(book=rms),
-                render_report.override(task_id="render_branch_report").expand(book=branches)]
+    rendered = [render_report.override(task_id="render_rm_report").expand(batch=rms),
+                render_report.override(task_id="render_branch_report").expand(batch=branches)]
     rendered >> check_reports(rms, branches)
 
 

@@ -120,8 +120,27 @@ def publish_month(conn, month: dt.date, reports_dir: Path, languages: Iterable[s
     if not keys:
         raise LookupError(f"marts.rm_report_books has no book in {month:%Y-%m}: load the month's deliveries and "
                           "run the bank_customer_value DAG first")
+    return publish_books(conn, keys, reports_dir, languages, currency, f"reports of {month:%Y-%m}")
+
+
+def batches(books: list, most: int) -> list[list]:
+    """``books`` in at most ``most`` batches of consecutive books, as even as they come: one book per
+    batch while there are no more than ``most`` (each its own task, with its own retry); above that,
+    a batch of books per task, since Airflow refuses to map more than ``[core] max_map_length``
+    (1,024) tasks and each task costs its start-up: a million customers are 8,000 RM books."""
+    if most < 1:
+        raise ValueError(f"at most {most} report tasks: give at least one")
+    size = -(-len(books) // most) if books else 1
+    return [books[i:i + size] for i in range(0, len(books), size)]
+
+
+def publish_books(conn, keys: Iterable[BookKey], reports_dir: Path, languages: Iterable[str], currency: str = "CNY",
+                  what: str = "reports") -> tuple[list[dict], list[tuple[BookKey, Exception]]]:
+    """Each book's reports, one after another: (entries, failures). A book that fails is logged and
+    the others are still built."""
+    keys, languages = list(keys), list(languages)
     entries, failures = [], []
-    progress = Progress(f"reports of {month:%Y-%m}", len(keys), "books", log, every=15)
+    progress = Progress(what, len(keys), "books", log, every=15)
     for key in keys:
         try:
             entries += publish(conn, key, reports_dir, languages, currency)
@@ -131,7 +150,7 @@ def publish_month(conn, month: dt.date, reports_dir: Path, languages: Iterable[s
             failures.append((key, error))
         progress.advance()
     if failures:
-        log.warning("%d of %d books of %s failed", len(failures), len(keys), f"{month:%Y-%m}")
+        log.warning("%d of %d books failed: %s", len(failures), len(keys), ", ".join(str(k) for k, _ in failures))
     return entries, failures
 
 

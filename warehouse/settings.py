@@ -104,6 +104,9 @@ class Settings:
     currency: str = "CNY"
     # the languages each report is built in (BANK_REPORT_LANGUAGES, comma-separated, zh and/or en)
     report_languages: tuple[str, ...] = ("zh", "en")
+    # the most mapped render tasks per level a reports run makes; above it each renders a batch of
+    # books (BANK_REPORT_TASKS_MAX; Airflow maps at most [core] max_map_length, 1,024, tasks)
+    report_tasks_max: int = 256
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -125,6 +128,7 @@ class Settings:
             dbt_target=env.get("DBT_TARGET", "warehouse"),
             currency=env.get("BANK_CURRENCY", "CNY").strip() or "CNY",
             report_languages=_languages(env.get("BANK_REPORT_LANGUAGES", "zh,en")),
+            report_tasks_max=_whole_number("BANK_REPORT_TASKS_MAX", env.get("BANK_REPORT_TASKS_MAX", "256"), 1, 1024),
         )
 
     def dbt_env(self) -> dict[str, str]:
@@ -187,6 +191,16 @@ def redacted(url: str, user: str | None = None) -> str:
     name = quote(user) if user else (parts.username or "")
     netloc = name + "@" + (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _whole_number(name: str, text: str, least: int, most: int) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = None
+    if value is None or not least <= value <= most:
+        raise SettingsError(f"{name}={text!r}: give a whole number from {least} to {most}")
+    return value
 
 
 def _languages(text: str) -> tuple[str, ...]:

@@ -225,6 +225,22 @@ def test_publishing_again_replaces_the_files_and_their_manifest_entries(tmp_path
     assert publish.missing_reports(tmp_path, [book.key, later], ["zh"], "2000-01-01") == ["2026-09/branch-BR01.zh.pdf"]
 
 
+@pytest.mark.parametrize(("books", "most", "sizes"), [
+    (17, 256, [1] * 17),  # the demo: one book per task
+    (256, 256, [1] * 256),
+    (257, 256, [2] * 128 + [1]),
+    (8_340, 256, [33] * 252 + [24]),  # a million customers' RMs: under Airflow's 1,024 mapped tasks
+    (0, 256, []),
+])
+def test_books_go_to_at_most_so_many_tasks_each_once_and_in_order(books, most, sizes):
+    keys = [BookKey(SEPTEMBER, "rm", f"RM{n:05d}") for n in range(books)]
+    batches = publish.batches(keys, most)
+    assert [len(b) for b in batches] == sizes
+    assert [key for batch in batches for key in batch] == keys
+    with pytest.raises(ValueError, match="at least one"):
+        publish.batches(keys, 0)
+
+
 def test_one_books_failure_does_not_lose_the_others(tmp_path, monkeypatch):
     keys = [BookKey(SEPTEMBER, "rm", f"RM000{n}") for n in (1, 2, 3)]
 
@@ -292,3 +308,13 @@ def test_reportlab_runs_on_its_native_accelerator():
 
     assert type(rl_accel.fp_str).__name__ == "builtin_function_or_method"
     assert type(rl_accel.instanceStringWidthTTF).__name__ == "builtin_function_or_method"
+
+
+@pytest.mark.parametrize("value", ["0", "2000", "many", ""])
+def test_a_bad_report_task_limit_says_which_variable_and_what_to_give(value):
+    from warehouse.settings import Settings, SettingsError
+
+    env = {"WAREHOUSE_URL": "postgresql://bank@localhost/warehouse", "BANK_REPORT_TASKS_MAX": value}
+    with pytest.raises(SettingsError, match=r"BANK_REPORT_TASKS_MAX=.*whole number from 1 to 1024"):
+        Settings.from_env(env)
+    assert Settings.from_env({**env, "BANK_REPORT_TASKS_MAX": "40"}).report_tasks_max == 40
