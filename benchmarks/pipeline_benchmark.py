@@ -12,7 +12,7 @@ functions the DAG tasks call (dags/), in the DAGs' order:
   segmentation of the months there are (reference: a bare ``KMeans(n_init=10)`` of the same matrix);
 * the night: load the new day (references: bare ``COPY`` and ``pandas.to_sql`` of its files); replay
   it; ``dbt build`` (incremental; reference: the full refresh); the churn models; the segmentation; and,
-  the RM and branch reports of the month, by one worker process and by two (``reports.publish.publish``,
+  the RM and branch reports of the month, by one worker process and by two (``reports.publish.publish_books``,
   what each mapped task runs): the branch and head-office books all, the RM books a sample, the
   month's whole set extrapolated from the sample's rate (an RM book holds about the same customers
   at any scale; a branch book grows with the bank).

@@ -3,7 +3,7 @@ speed-up of building them in two worker processes against one.
 
 Simulates ``--customers`` for ``--days`` days from 2026-07-01, and builds the warehouse as the DAGs
 do (load, history replay, dbt, churn model, segmentation, the marts that read them). Then builds
-every book's reports for the last month (both languages) twice, with ``reports.publish.publish``,
+every book's reports for the last month (both languages) twice, with ``reports.publish.publish_books``,
 the function each mapped Airflow task calls:
 
 * one worker: every book, one after another, in one child process (what one Airflow worker does);
@@ -34,16 +34,18 @@ from warehouse.transform import run_dbt
 
 
 def build(url: str, reports_dir: str, books: list[dict]) -> dict:
-    """The child process: build ``books``' reports one after another; seconds and files."""
+    """The child process: build ``books``' reports one after another, as a mapped task builds its batch
+    (``reports.publish.publish_books``); seconds and files."""
     from reports.books import BookKey
-    from reports.publish import publish
+    from reports.publish import publish_books
 
     started = time.perf_counter()
-    files = 0
     with connect(Settings.from_env({"WAREHOUSE_URL": url})) as conn:
-        for book in books:
-            files += len(publish(conn, BookKey.from_dict(book), Path(reports_dir), REPORT_LANGUAGES))
-    return {"seconds": time.perf_counter() - started, "files": files}
+        entries, failures = publish_books(conn, [BookKey.from_dict(book) for book in books], Path(reports_dir),
+                                          REPORT_LANGUAGES)
+    if failures:
+        raise RuntimeError(f"{len(failures)} books failed: {', '.join(str(key) for key, _ in failures)}")
+    return {"seconds": time.perf_counter() - started, "files": len(entries)}
 
 
 def build_in_workers(url: str, books: list[dict], reports_dir: Path, workers: int) -> dict:
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
              f"`benchmarks/reports_benchmark.py`: {args.customers:,} simulated customers, {args.days} days from "
              f"{START}; {month:%Y-%m}: {customers:,} customers in {rms} RM books and {len(books) - rms} branch "
              f"books, each in {', '.join(REPORT_LANGUAGES)} ({one['files']} PDFs), built by "
-             "`reports.publish.publish` (what each mapped task runs). The reference, in the same run: one "
+             "`reports.publish.publish_books` (what each mapped task runs). The reference, in the same run: one "
              "worker process building them all.", "",
              "| workers | wall time | PDFs per minute | speed-up |", "| ---: | ---: | ---: | ---: |",
              f"| 1 | {one['seconds']:.1f} s | {one['files'] / one['seconds'] * 60:,.0f} | 1.00× |",

@@ -262,6 +262,9 @@ def test_one_books_failure_does_not_lose_the_others(tmp_path, monkeypatch):
     entries, failures = publish.publish_month(Connection(), SEPTEMBER, tmp_path, ["en"])
     assert [e["file"] for e in entries] == ["RM0001.en.pdf", "RM0003.en.pdf"]
     assert [(str(key), str(error)) for key, error in failures] == [("rm RM0002 2026-09", "broken book")]
+    # the manifest, written once for the batch, holds the books built
+    manifest = json.loads((tmp_path / "2026-09" / "manifest.json").read_text())
+    assert [e["file"] for e in manifest["reports"]] == ["RM0001.en.pdf", "RM0003.en.pdf"]
 
 
 def test_a_report_cannot_be_written_outside_the_reports_folder(tmp_path):
