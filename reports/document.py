@@ -34,7 +34,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from reports.books import TIERS, Book
+from reports.books import BRANCH_CALL_LIST, TIERS, Book
 from reports.labels import month_name, text, word
 
 FONT = "WenQuanYiMicroHei"
@@ -42,6 +42,7 @@ FONT_ENV = "BANK_REPORT_FONT"  # a TrueType file (.ttf/.ttc) with CJK glyphs, in
 TIER_COLOURS = {"platinum": "#6b7b8c", "gold": "#c9a227", "iron": "#8a8d91", "lead": "#4a4f57"}
 HEADER_BLUE = colors.HexColor("#1f3b57")
 SEGMENT_BLUE = colors.HexColor("#3d6a8f")
+BRANCH_LIST = BRANCH_CALL_LIST  # a branch's lists of customers (migrations, complaints): its first 30
 PAGE = landscape(A4)
 MARGIN = 12 * mm
 WIDTH = PAGE[0] - 2 * MARGIN
@@ -314,10 +315,22 @@ class _Story:
             self.items.append(_table(rows, [50, 25, WIDTH / mm - 75], right=(1,)))
             self.para(self.t("outlier_note"), self.s.note)
 
+    def _listed(self, customers: list[dict]) -> tuple[list[dict], int]:
+        """An RM's customers all; a branch's the first BRANCH_LIST (its RMs' reports list the rest),
+        so that a branch of a big bank does not print thousands of rows. (listed, how many left out)."""
+        if self.book.key.level == "rm":
+            return customers, 0
+        return customers[:BRANCH_LIST], max(0, len(customers) - BRANCH_LIST)
+
+    def _more(self, left_out: int):
+        if left_out:
+            self.para(self.t("more_in_rm_reports", count=f"{left_out:,}"), self.s.note)
+
     def migrations(self):
         self.heading("migrations")
-        for key, customers in (("moved_up", self.book.migrated("up")), ("moved_down", self.book.migrated("down")),
-                               ("left", self.book.left)):
+        for key, moved in (("moved_up", self.book.migrated("up")), ("moved_down", self.book.migrated("down")),
+                           ("left", self.book.left)):
+            customers, left_out = self._listed(moved)
             rows = [[self.t(key), self.t("name"), self.t("from_to"), self.amount_label("value")]]
             rows += [[c["customer_id"], self.cell(c["customer_name"]),
                       f"{self.w(c['from_tier'])} → {self.w(c['value_tier'])}", money(c["current_value_cny"])]
@@ -325,6 +338,7 @@ class _Story:
             if not customers:
                 rows.append([self.t("nobody"), "", "", ""])
             self.items.append(_table(rows, [30, 40, 40, 30], numeric_from=3))
+            self._more(left_out)
             self.items.append(Spacer(1, 2 * mm))
 
     def migration_counts(self):
@@ -349,7 +363,7 @@ class _Story:
 
     def complaints(self):
         self.heading("complaints")
-        customers = self.book.complaints
+        customers, left_out = self._listed(self.book.complaints)
         if not customers:
             self.para(self.t("no_complaints"))
             return
@@ -357,6 +371,7 @@ class _Story:
         rows += [[c["customer_id"], self.cell(c["customer_name"]), c["rm_id"], str(c["open_complaints"]),
                   str(c["oldest_open_complaint_days"])] for c in customers]
         self.items.append(_table(rows, [26, 40, 20, 20, 30], numeric_from=3))
+        self._more(left_out)
 
     # --- the branch's own parts ---------------------------------------------------------------------
 

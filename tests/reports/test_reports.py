@@ -321,3 +321,18 @@ def test_a_bad_report_task_limit_says_which_variable_and_what_to_give(value):
     with pytest.raises(SettingsError, match=r"BANK_REPORT_TASKS_MAX=.*whole number from 1 to 1024"):
         Settings.from_env(env)
     assert Settings.from_env({**env, "BANK_REPORT_TASKS_MAX": "40"}).report_tasks_max == 40
+
+
+@pytest.mark.parametrize(("level", "listed", "more"), [("branch", 30, "and 6 more, in their RMs' reports"),
+                                                      ("rm", 35, None)])
+def test_a_branch_lists_its_30_largest_movers_and_counts_the_rest(tmp_path, level, listed, more):
+    book = _book(level)  # it has one mover up; 35 more above it: a branch lists 30 of the 36
+    book.customers += [_customer(f"C2{n:07d}", value_rank=2000 + n, migration="up", from_tier="lead",
+                                 current_value_cny=Decimal(5000 - n)) for n in range(35)]
+    path = tmp_path / "r.pdf"
+    document.render(book, "en", path)
+    text = "\n".join(_text(path))
+    shown = sorted(set(re.findall(r"C2\d{7}", text)))
+    assert len(shown) == listed
+    assert shown == [f"C2{n:07d}" for n in range(listed)]  # the largest by value first
+    assert (more in text) if more else ("more, in their RMs' reports" not in text)
