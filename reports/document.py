@@ -208,7 +208,8 @@ def _bars(drawing: Drawing, x: float, width: float, height: float, title: str,
         length = plot_width * count / widest
         start = plot_x + (plot_width - length) / 2 if centred else plot_x
         drawing.add(String(plot_x - 2 * mm, middle - 3, label, fontName=FONT, fontSize=8, textAnchor="end"))
-        drawing.add(Rect(start, middle - row * 0.35, length, row * 0.7, fillColor=colour, strokeColor=None))
+        thickness = min(row * 0.7, 9 * mm)  # a chart of one or two bars keeps bars of a bar's width
+        drawing.add(Rect(start, middle - thickness / 2, length, thickness, fillColor=colour, strokeColor=None))
         inside = count >= widest * 0.2
         drawing.add(String(start + length / 2 if inside else start + length + 1.5 * mm, middle - 3, f"{count:,}",
                            fontName=FONT, fontSize=8, textAnchor="middle" if inside else "start",
