@@ -35,8 +35,9 @@ def bank_customer_segments():
     def segment_new_months() -> list[str]:
         from ml.segmentation import segment_new_months as segment
         from warehouse.db import connect
+        from warehouse.settings import Settings
 
-        with connect() as conn:
+        with connect(Settings.from_env(component="ml")) as conn:
             return segment(conn)
 
     @task(outlets=[CUSTOMER_SEGMENTS])

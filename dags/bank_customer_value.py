@@ -50,16 +50,18 @@ def bank_customer_value():
     def train_churn_models() -> list[str]:
         from ml.retention import train_churn_models as train
         from warehouse.db import connect
+        from warehouse.settings import Settings
 
-        with connect() as conn:
+        with connect(Settings.from_env(component="ml")) as conn:
             return train(conn)
 
     @task
     def score_churn_risk(model_ids: list[str]) -> int:
         from ml.retention import score_churn_risk as score
         from warehouse.db import connect
+        from warehouse.settings import Settings
 
-        with connect() as conn:
+        with connect(Settings.from_env(component="ml")) as conn:
             return score(conn, model_ids or None)  # none new: any model a failed run left unscored
 
     @task(outlets=[CHURN_RISK])
@@ -76,7 +78,7 @@ def bank_customer_value():
         from warehouse.access import sync_logins
         from warehouse.db import connect
 
-        with connect() as conn:
+        with connect() as conn:  # the set-up login: it creates and retires the BI logins
             return sync_logins(conn)
 
     model_ids = train_churn_models()

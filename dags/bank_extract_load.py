@@ -64,9 +64,10 @@ def bank_extract_load():
         from warehouse.schema import ensure_schema
         from warehouse.settings import Settings
 
-        settings = Settings.from_env()
-        with connect(settings) as conn:
+        with connect(Settings.from_env()) as conn:  # the set-up login creates or upgrades the schema
             ensure_schema(conn)
+        settings = Settings.from_env(component="loader")
+        with connect(settings) as conn:
             folders = pending_deliveries(conn, settings.landing_dir, dt.date.fromisoformat(ds))
         logging.getLogger(__name__).info("%d pending deliveries up to %s: %s", len(folders), ds,
                                          ", ".join(f.name for f in folders) or "none")
@@ -80,7 +81,7 @@ def bank_extract_load():
         from ingestion.load import load_folders
         from warehouse.settings import Settings
 
-        results = load_folders(Settings.from_env(), [Path(f) for f in folders])
+        results = load_folders(Settings.from_env(component="loader"), [Path(f) for f in folders])
         totals = {"deliveries": len(results), "rows_read": sum(r.rows_read for r in results),
                   "rows_loaded": sum(r.rows_loaded for r in results),
                   "rows_quarantined": sum(r.rows_quarantined for r in results)}
@@ -98,7 +99,7 @@ def bank_extract_load():
         from warehouse.db import connect
         from warehouse.settings import Settings
 
-        settings = Settings.from_env()
+        settings = Settings.from_env(component="loader")
         with connect(settings) as conn, conn.cursor() as cur:
             waiting = [row for row in quarantine.summary(cur) if row[2] == quarantine.WAITING]
         for file_name, rule, _, count, first, last in waiting:

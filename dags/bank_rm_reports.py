@@ -57,7 +57,7 @@ def bank_rm_reports():
         months = months_of_run((context["dag_run"].conf or {}).get("month"), segmented,
                                logical_date.date() if logical_date else None)
         since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        settings = Settings.from_env()
+        settings = Settings.from_env(component="reports")
         with connect(settings) as conn:
             keys = [key for month in months for key in list_books(conn, month, tuple(levels))]
         logging.getLogger(__name__).info("%d %s reports for %s", len(keys), "/".join(levels),
@@ -77,7 +77,7 @@ def bank_rm_reports():
         keys = [BookKey.from_dict(book) for book in batch["books"]]
         get_current_context()["book_label"] = str(keys[0]) if len(keys) == 1 else \
             f"{keys[0]} … {keys[-1].portfolio_id} ({len(keys)} books)"
-        settings = Settings.from_env()
+        settings = Settings.from_env(component="reports")
         with connect(settings) as conn:
             entries, failures = publish_books(conn, keys, settings.reports_dir, settings.report_languages,
                                               settings.currency)

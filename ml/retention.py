@@ -38,7 +38,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.preprocessing import StandardScaler
 
 from ml import activity
-from warehouse.schema import ensure_schema
+from warehouse.schema import require_schema
 
 log = logging.getLogger(__name__)
 
@@ -345,7 +345,7 @@ def fit_for_month(signals: pd.DataFrame, month: pd.Timestamp, cache: _MonthCache
 
 def train_churn_models(conn, months: list[dt.date] | None = None) -> list[str]:
     """Fit a model for each month that needs one (or those given) and write them (caller commits)."""
-    ensure_schema(conn)
+    require_schema(conn)
     signals = read_signals(conn)
     targets = [pd.Timestamp(m) for m in months] if months else _months_to_model(conn, signals)
     cache = _MonthCache(signals)
@@ -377,7 +377,7 @@ def train_churn_models(conn, months: list[dt.date] | None = None) -> list[str]:
 
 def score_churn_risk(conn, model_ids: list[str] | None = None) -> int:
     """Score each model's month with it (the models without scores, or those given); returns rows written."""
-    ensure_schema(conn)
+    require_schema(conn)
     with conn.cursor() as cur:
         cur.execute("""select model_id, month_start_date, parameters, activity_model from ml.churn_models m
                        where (%(ids)s::text[] is null and not exists (

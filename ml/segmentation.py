@@ -64,7 +64,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, RobustScaler, StandardScaler
 
 from warehouse.progress import Progress
-from warehouse.schema import ensure_schema
+from warehouse.schema import require_schema
 
 log = logging.getLogger(__name__)
 
@@ -671,7 +671,7 @@ def write_run(conn, result: SegmentationResult, features: pd.DataFrame, fitted: 
 
 def segment_month(conn, month: dt.date, *, random_state: int = 42) -> SegmentationResult:
     """Segment one month's customers and write the run to ``ml`` (caller commits)."""
-    ensure_schema(conn)
+    require_schema(conn)
     features = read_features(conn, month)
     matrix = features[list(FEATURES)].to_numpy()
     previous, next_id = previous_run(conn, month)
@@ -729,7 +729,7 @@ def segment_month(conn, month: dt.date, *, random_state: int = 42) -> Segmentati
 def segment_new_months(conn, *, months: list[dt.date] | None = None, random_state: int = 42) -> list[str]:
     """Segment, in order, each given month (default: ``months_to_segment``); one transaction per month,
     so a failure keeps the months before it. Returns the run ids."""
-    ensure_schema(conn)
+    require_schema(conn)
     conn.commit()
     if months is None:
         months = months_to_segment(conn)

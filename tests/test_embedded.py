@@ -5,6 +5,7 @@ import signal
 import time
 
 import psycopg2
+import pytest
 
 from warehouse.embedded import EmbeddedWarehouse
 
@@ -110,3 +111,30 @@ def test_the_settings_follow_the_size_of_the_server():
     assert (laptop["shared_buffers"], laptop["work_mem"], laptop["max_parallel_workers_per_gather"]) == \
         ("256MB", "16MB", "1")
     assert tuning(1024 * 2**30, 64)["shared_buffers"] == "8192MB"
+
+
+def test_each_component_gets_its_own_login_on_the_embedded_warehouse_and_its_variable_elsewhere(tmp_path):
+    import json
+
+    from warehouse.settings import COMPONENT_LOGINS, Settings, SettingsError
+
+    (tmp_path / "state.json").write_text(json.dumps({"port": 45678}))
+    (tmp_path / "credentials.json").write_text(json.dumps({"bank": "b/pw", "bank_loader": "l:pw", "bank_ml": "m"}))
+    env = {"WAREHOUSE_HOME": str(tmp_path), "WAREHOUSE_URL": "postgresql://bank:b%2Fpw@127.0.0.1:45678/bank_e2e"}
+    loader = Settings.from_env(env, component="loader")
+    assert loader.warehouse_url == "postgresql://bank_loader:l%3Apw@127.0.0.1:45678/bank_e2e"
+    assert loader.dbt_env()["WAREHOUSE_PASSWORD"] == "l:pw"
+    assert Settings.from_env(env).warehouse_url == env["WAREHOUSE_URL"]  # the set-up login
+    # no password for it: WAREHOUSE_URL as it is; its own variable wins over both
+    assert Settings.from_env(env, component="transformer").warehouse_url == env["WAREHOUSE_URL"]
+    own = "postgresql://etl:secret@db.internal:5432/warehouse"
+    assert Settings.from_env({**env, "WAREHOUSE_ML_URL": own}, component="ml").warehouse_url == own
+    # another server, or another login than the set-up one: not the embedded warehouse's to change
+    for url in ("postgresql://bank:x@10.0.0.5:45678/w", "postgresql://bank:x@127.0.0.1:5432/w",
+                "postgresql://bi_reader:x@127.0.0.1:45678/w"):
+        assert Settings.from_env({**env, "WAREHOUSE_URL": url}, component="loader").warehouse_url == url
+    with pytest.raises(ValueError, match="unknown component 'etl'"):
+        Settings.from_env(env, component="etl")
+    assert set(COMPONENT_LOGINS) == {"loader", "transformer", "ml", "reports"}
+    with pytest.raises(SettingsError):
+        Settings.from_env({"WAREHOUSE_HOME": str(tmp_path / "none")}, component="loader")

@@ -9,6 +9,13 @@ filtering its rows for the caller (macro ``bi_row_scope``) and masking personal 
 - ``bi_branch_managers``: a branch's rows; one login per branch, ``bm_<branch id>``;
 - ``bi_rms``: an RM's own customers; one login per RM of the RM master, ``rm_<rm id>``.
 
+The pipeline's components connect each as its own login, with the rights its job needs and no more
+(:func:`grant_components`): the loader (``bank_loader``) owns ``raw`` and ``audit``, the transformer
+(``bank_transformer``, dbt and the history replay) owns dbt's schemas and reads the loader's, the ML
+writer (``bank_ml``) owns ``ml`` and reads the marts, the report builder (``bank_reports``) reads the
+marts and ``ml`` and writes nothing. ``bank``, the set-up login, creates the roles and the schemas,
+keeps ``security``, and may act as each component (it upgrades their tables); none is a superuser.
+
 ``security.bi_logins`` maps each RM or branch-manager login to its RM and branch;
 :func:`sync_logins` keeps it, and the logins, in step with ``marts.dim_relationship_manager`` and
 ``marts.dim_branch`` after each build (an RM who leaves the master loses the login's right to
@@ -27,13 +34,23 @@ from pathlib import Path
 
 from psycopg2 import sql
 
+from warehouse.settings import COMPONENT_LOGINS
+
 log = logging.getLogger(__name__)
+
+LOADER, TRANSFORMER, ML_WRITER, REPORT_BUILDER = (COMPONENT_LOGINS[c] for c in ("loader", "transformer", "ml",
+                                                                              "reports"))
+# the schemas dbt builds (models/, seeds, snapshots), the transformer's
+DBT_SCHEMAS = ("staging", "intermediate", "marts", "bi", "parameters", "snapshots")
+SCHEMA_OWNERS = {"raw": LOADER, "audit": LOADER, "ml": ML_WRITER, **dict.fromkeys(DBT_SCHEMAS, TRANSFORMER)}
 
 HEAD_OFFICE = "bi_head_office"
 BRANCH_MANAGERS = "bi_branch_managers"
 RMS = "bi_rms"
 GROUP_ROLES = (HEAD_OFFICE, BRANCH_MANAGERS, RMS)
 BI_READER = "bi_reader"
+# owns the bi views (dbt's post-hook), so that the marts' row security applies to what they read
+BI_VIEW_OWNER = "bi_view_owner"
 BI_SCHEMA = "bi"
 
 # an RM or branch id becomes part of a login name: letters, digits and '_' only
@@ -100,7 +117,7 @@ def generated_secrets(path: Path, names: tuple[str, ...]) -> dict[str, str]:
 
 def create_roles(cur) -> None:
     """The group roles and ``bi_reader`` (idempotent; roles belong to the server, not a database)."""
-    for group in GROUP_ROLES:
+    for group in (*GROUP_ROLES, BI_VIEW_OWNER):
         _create_role(cur, group, login=False)
     _create_role(cur, BI_READER, login=True, member_of=HEAD_OFFICE)
 
@@ -117,21 +134,47 @@ def _may_act_as(cur, login: str) -> None:
                                         + options)
 
 
+def _act_for(cur, role: str, member: str | None = None) -> None:
+    """Make ``member`` (the connected login by default: the set-up login) a member of ``role`` that holds
+    its rights and may take it: it upgrades the tables a component owns and sets its default privileges."""
+    who = sql.Identifier(member) if member else sql.SQL("current_user")
+    cur.execute(sql.SQL("select pg_has_role({0}, %s, 'usage') and pg_has_role({0}, %s, 'set')").format(
+        sql.Literal(member) if member else who), (role, role))
+    if not cur.fetchone()[0]:
+        cur.execute("select current_setting('server_version_num')::int >= 160000")
+        options = sql.SQL(" with inherit true, set true") if cur.fetchone()[0] else sql.SQL("")
+        _tolerating_a_concurrent_set_up(cur, sql.SQL("grant {} to {}").format(sql.Identifier(role), who) + options)
+
+
+def create_component_logins(cur) -> None:
+    """The components' logins (idempotent), each of which the connected set-up login may act for.
+    Their passwords are set where the logins are made for a server: the embedded warehouse's start
+    (its credentials file), the compose stack's first start (the environment)."""
+    for login in COMPONENT_LOGINS.values():
+        _create_role(cur, login, login=True)
+        _act_for(cur, login)
+
+
 def create_pipeline_login(cur, name: str) -> None:
-    """The pipeline's login: it may create roles (the BI logins) and administers the BI groups and
-    ``bi_reader``, and is no superuser (the embedded warehouse's ``bank``)."""
+    """The set-up login: it may create roles (the components' and the BI logins), administers the BI
+    groups and ``bi_reader``, may act for each component, and is no superuser (the embedded
+    warehouse's ``bank``)."""
     _create_role(cur, name, login=True, createrole=True)
     create_roles(cur)
+    for login in COMPONENT_LOGINS.values():
+        _create_role(cur, login, login=True)
     # the BI groups, bi_reader, and the RM and branch-manager logins made before it administered them
     cur.execute("""select distinct m.member::regrole::text from pg_auth_members as m
                    where m.roleid in (%s::regrole, %s::regrole)""", (RMS, BRANCH_MANAGERS))
     logins = [login.strip('"') for (login,) in cur.fetchall() if login.strip('"') != name]
-    for role in (*GROUP_ROLES, BI_READER, *logins):
+    for role in (*GROUP_ROLES, BI_READER, BI_VIEW_OWNER, *COMPONENT_LOGINS.values(), *logins):
         cur.execute("""select 1 from pg_auth_members
                        where roleid = %s::regrole and member = %s::regrole and admin_option""", (role, name))
         if cur.fetchone() is None:
             _tolerating_a_concurrent_set_up(cur, sql.SQL("grant {} to {} with admin option").format(
                 sql.Identifier(role), sql.Identifier(name)))
+    for login in COMPONENT_LOGINS.values():
+        _act_for(cur, login, member=name)
 
 
 def set_password(cur, role: str, password: str) -> None:
@@ -147,6 +190,68 @@ def ensure_roles(cur) -> None:
     create_roles(cur)
     for group in GROUP_ROLES:
         cur.execute(sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(BI_SCHEMA), sql.Identifier(group)))
+
+
+def grant_components(cur) -> None:
+    """Each component's schemas and rights in this database (idempotent; run by the set-up login once
+    the schemas' tables exist, from warehouse.schema). Rights on what a component creates later (a
+    delivery's raw partition, a dbt model) come from default privileges, for the component and for the
+    set-up login, which may do any component's work (the tests, a data engineer's repair)."""
+    create_component_logins(cur)
+    ident = sql.Identifier
+    cur.execute("select current_database(), current_user")
+    database, setup = cur.fetchone()
+    for schema, owner in SCHEMA_OWNERS.items():
+        cur.execute(sql.SQL("create schema if not exists {} authorization {}").format(ident(schema), ident(owner)))
+        _give_schema(cur, schema, owner)
+
+    def grant(template: str, **names) -> None:
+        cur.execute(sql.SQL(template).format(**{key: sql.SQL(", ").join(map(ident, value)) if isinstance(value, tuple)
+                                                else ident(value) for key, value in names.items()}))
+
+    components = tuple(COMPONENT_LOGINS.values())
+    grant("grant connect, temporary on database {db} to {logins}", db=database, logins=components)
+    grant("grant create on database {db} to {who}", db=database, who=TRANSFORMER)
+    reads = {  # who reads which schemas, owned by whom
+        TRANSFORMER: (("raw", "audit"), LOADER), ML_WRITER: (("staging", "intermediate", "marts"), TRANSFORMER),
+        REPORT_BUILDER: (("marts",), TRANSFORMER)}
+    readers_of_ml = (TRANSFORMER, REPORT_BUILDER)
+    for reader, (schemas, owner) in (*reads.items(), *((r, (("ml",), ML_WRITER)) for r in readers_of_ml)):
+        grant("grant usage on schema {schemas} to {who}", schemas=schemas, who=reader)
+        grant("grant select on all tables in schema {schemas} to {who}", schemas=schemas, who=reader)
+        grant("alter default privileges for role {owners} in schema {schemas} grant select on tables to {who}",
+              owners=(owner, setup), schemas=schemas, who=reader)
+    # every component checks the schema's version (warehouse.schema.require_schema)
+    grant("grant usage on schema audit to {logins}", logins=components)
+    grant("grant select on audit.schema_version to {logins}", logins=components)
+    # the history replay records the dates it replayed; dbt's bi views read who may see what
+    grant("grant insert, delete on audit.snapshot_replays to {who}", who=TRANSFORMER)
+    grant("grant usage on schema security to {who}", who=(TRANSFORMER, BI_VIEW_OWNER))
+    grant("grant select on security.bi_logins to {who}", who=(TRANSFORMER, BI_VIEW_OWNER))
+    # dbt makes the bi views bi_view_owner's; each mart they read grants it select (macro bi_row_security)
+    _act_for(cur, BI_VIEW_OWNER, member=TRANSFORMER)
+    grant("grant usage on schema marts to {who}", who=BI_VIEW_OWNER)
+    grant("grant usage, create on schema {bi} to {who}", bi=BI_SCHEMA, who=BI_VIEW_OWNER)  # an owner's right
+
+
+def _give_schema(cur, schema: str, owner: str) -> None:
+    """``schema`` and every table, view and free-standing sequence in it to ``owner`` (a warehouse
+    made before the components had their own logins; a no-op once done)."""
+    cur.execute("""select nspowner::regrole::text from pg_namespace where nspname = %s""", (schema,))
+    if cur.fetchone()[0].strip('"') != owner:
+        cur.execute(sql.SQL("alter schema {} owner to {}").format(sql.Identifier(schema), sql.Identifier(owner)))
+    cur.execute("""select c.relname, case c.relkind when 'v' then 'view' when 'm' then 'materialized view'
+                                      when 'S' then 'sequence' else 'table' end
+                   from pg_class as c join pg_namespace as n on n.oid = c.relnamespace
+                   where n.nspname = %s and c.relkind in ('r', 'p', 'v', 'm', 'S') and c.relowner <> %s::regrole
+                       -- a sequence a column owns follows its table
+                       and (c.relkind <> 'S' or not exists (
+                           select 1 from pg_depend as d
+                           where d.objid = c.oid and d.classid = 'pg_class'::regclass and d.deptype in ('a', 'i')))""",
+                (schema, owner))
+    for name, kind in cur.fetchall():
+        cur.execute(sql.SQL("alter {} {} owner to {}").format(sql.SQL(kind), sql.Identifier(schema, name),
+                                                             sql.Identifier(owner)))
 
 
 def sync_logins(conn) -> dict[str, int]:

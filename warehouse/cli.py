@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from warehouse.db import connect, drop_database, ensure_database, table_counts
 from warehouse.embedded import EmbeddedWarehouse, postgres_bin_path
-from warehouse.settings import PIPELINE_LOGIN, PROJECT_DIR, Settings, redacted
+from warehouse.settings import COMPONENT_LOGINS, PIPELINE_LOGIN, PROJECT_DIR, Settings, redacted
 
 log = logging.getLogger("warehouse")
 
@@ -105,6 +105,19 @@ def cmd_psql(args) -> int:
     psql = postgres_bin_path() / "psql"
     os.execve(psql, [str(psql), redacted(url), *args.psql_args], env)
     return 0  # not reached
+
+
+def cmd_setup(_args) -> int:
+    """The warehouse's schemas, roles and each component's rights (idempotent), as the set-up login."""
+    from warehouse.schema import SCHEMA_VERSION, ensure_schema
+
+    if _uses_embedded():
+        ensure_warehouse()
+    with connect(Settings.from_env()) as conn:
+        ensure_schema(conn)
+    print(f"warehouse schema at version {SCHEMA_VERSION}; component logins: "
+          + ", ".join(f"{component} {login}" for component, login in COMPONENT_LOGINS.items()))
+    return 0
 
 
 def cmd_quarantine(args) -> int:
@@ -465,6 +478,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("stop", help="stop the embedded warehouse").set_defaults(func=cmd_stop)
     sub.add_parser("status", help="is the warehouse running?").set_defaults(func=cmd_status)
     sub.add_parser("url", help="print the warehouse URL").set_defaults(func=cmd_url)
+    sub.add_parser("setup", help="create or upgrade the warehouse's schemas, roles and the components' rights "
+                                 "(as the set-up login; idempotent)").set_defaults(func=cmd_setup)
     psql = sub.add_parser("psql", help="open psql on the warehouse; further arguments go to psql (-c, -f, ...)")
     psql.set_defaults(func=cmd_psql)
     quarantined = sub.add_parser("quarantine", help="list the quarantined lines that wait; retry or release them")

@@ -8,10 +8,10 @@ this module runs pgserver's own binaries (initdb, pg_ctl) itself: the server lis
 Postgres refuses to run as root; when we are root, the server runs as the system user
 ``pgserver`` (created on first use, as pgserver itself does).
 
-Every connection needs a password (SCRAM), even from this machine: passwords for the superuser and
-``bi_reader`` are generated at the first start and kept in ``.warehouse/credentials.json``, which
-only its owner can read; the URLs the product builds read them from there
-(``EmbeddedLocation.server_url``), and nothing prints them. A warehouse made by an older version,
+Every connection needs a password (SCRAM), even from this machine: passwords for the superuser, the
+set-up login ``bank``, each component's login and ``bi_reader`` are generated at the first start and
+kept in ``.warehouse/credentials.json``, which only its owner can read; the URLs the product builds
+read them from there (``EmbeddedLocation.server_url``), and nothing prints them. A warehouse made by an older version,
 which trusted local connections, is given passwords the same way at its next start.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from warehouse import access
 from warehouse.db import ensure_database
-from warehouse.settings import EMBEDDED_DATABASE, PIPELINE_LOGIN, SERVER_USER, EmbeddedLocation
+from warehouse.settings import COMPONENT_LOGINS, EMBEDDED_DATABASE, PIPELINE_LOGIN, SERVER_USER, EmbeddedLocation
 
 HBA_MARKER = "# bank-customer-value: a password (SCRAM) for every connection"
 PG_HBA = (f"{HBA_MARKER}\n"
@@ -216,11 +216,12 @@ class EmbeddedWarehouse(EmbeddedLocation):
 
     def _credentials(self) -> dict[str, str]:
         """The generated passwords, made on first use; the file is the owner's alone (0600)."""
-        return access.generated_secrets(self.credentials_file, ("postgres", PIPELINE_LOGIN, access.BI_READER))
+        return access.generated_secrets(self.credentials_file, ("postgres", PIPELINE_LOGIN, access.BI_READER,
+                                                                *COMPONENT_LOGINS.values()))
 
     def _logins(self) -> None:
-        """The pipeline's login (``bank``: creates roles and owns the databases, no superuser) and
-        ``bi_reader``, each with its generated password; the BI groups, which ``bank`` administers."""
+        """The set-up login (``bank``: creates roles and owns the databases, no superuser), the components'
+        logins and ``bi_reader``, each with its generated password; the BI groups, which ``bank`` administers."""
         import psycopg2
 
         conn = psycopg2.connect(self.server_url())
@@ -228,7 +229,8 @@ class EmbeddedWarehouse(EmbeddedLocation):
             with conn, conn.cursor() as cur:
                 access.create_pipeline_login(cur, PIPELINE_LOGIN)
                 access.set_password(cur, PIPELINE_LOGIN, self._credentials()[PIPELINE_LOGIN])
-                access.set_password(cur, access.BI_READER, self._credentials()[access.BI_READER])
+                for login in (access.BI_READER, *COMPONENT_LOGINS.values()):
+                    access.set_password(cur, login, self._credentials()[login])
         finally:
             conn.close()
 

@@ -34,7 +34,7 @@ from psycopg2 import sql
 
 from warehouse.db import connect, transform_lock
 from warehouse.progress import Progress
-from warehouse.schema import ensure_schema
+from warehouse.schema import require_schema
 from warehouse.settings import Settings
 from warehouse.transform import dbt_session
 
@@ -58,14 +58,14 @@ DBT_COLUMNS = ("dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to")
 
 def replay_snapshots(settings: Settings | None = None) -> list[dt.date]:
     """Replay every delivered date not yet replayed (or re-delivered since); return them, in order."""
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.from_env(component="transformer")
     with transform_lock(settings):  # no delivery commits while the snapshots read it
         return _replay(settings)
 
 
 def _replay(settings: Settings) -> list[dt.date]:
     with connect(settings) as conn, conn.cursor() as cur:
-        ensure_schema(conn)
+        require_schema(conn)
         # a date's revision: its load, or a later change to it (a quarantined master line retried into it)
         cur.execute("select business_date, revision_batch_id from audit.deliveries order by business_date")
         delivered = cur.fetchall()

@@ -4,9 +4,10 @@ dbt owns ``staging``, ``intermediate``, ``marts`` and ``snapshots``; everything 
 ``raw`` (one table per contract file, partitioned by business date), ``audit`` (deliveries, files,
 control totals, the quarantine, unresolved references, the history replay's record) and ``ml``
 (segmentation runs, labels, profiles; churn models and scores) and ``security`` (the BI logins' map,
-warehouse/access.py). ``ensure_schema`` is idempotent and
-cheap when the warehouse is current: ``audit.schema_version`` holds the version of these statements, and a warehouse at
-``SCHEMA_VERSION`` is not touched.
+warehouse/access.py), with each component's rights (version 8: a login per component). ``ensure_schema`` is the
+set-up's, idempotent and cheap when the warehouse is current: ``audit.schema_version`` holds the version of these
+statements, and a warehouse at ``SCHEMA_VERSION`` is not touched. A component (the loader, the history replay)
+checks the version with ``require_schema``: it may not create roles or schemas.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from warehouse import access
 from warehouse.db import hold_write_lock
 
 # Raise it with every change to the statements below: a warehouse at this version is not altered.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 AUDIT = (
     "create schema if not exists raw",
@@ -183,16 +184,34 @@ SECURITY = (
 )
 
 
+def _version(cur) -> int | None:
+    cur.execute("select to_regclass('audit.schema_version') is not null")
+    if not cur.fetchone()[0]:
+        return None
+    cur.execute("select max(version) from audit.schema_version")
+    return cur.fetchone()[0]
+
+
+def require_schema(conn) -> None:
+    """Raise, saying what to run, unless the warehouse's schema is this code's version (a component's
+    check: only the set-up login may create or upgrade it)."""
+    with conn.cursor() as cur:
+        found = _version(cur)
+    if found != SCHEMA_VERSION:
+        state = "has no schema" if found is None else f"has schema version {found}"
+        raise RuntimeError(f"the warehouse {state} and this code needs version {SCHEMA_VERSION}: set it up as the "
+                           "set-up login with `python -m warehouse setup` (the bank_extract_load DAG's first task "
+                           "does it too), then run this again")
+
+
 def ensure_schema(conn) -> None:
-    """Create or upgrade ``raw``, ``audit``, ``ml`` and ``security``, and the BI roles (commit is the caller's)."""
+    """Create or upgrade ``raw``, ``audit``, ``ml`` and ``security``, the roles, and each component's rights
+    (the set-up login's; commit is the caller's)."""
     with conn.cursor() as cur:
         # Up to date: no DDL, which would wait for every reader of an audit table (a BI session, a
         # data engineer's open transaction) and hold the load back behind it.
-        cur.execute("select to_regclass('audit.schema_version') is not null")
-        if cur.fetchone()[0]:
-            cur.execute("select max(version) from audit.schema_version")
-            if cur.fetchone()[0] == SCHEMA_VERSION:
-                return
+        if _version(cur) == SCHEMA_VERSION:
+            return
         # two loads started at once on an empty warehouse would both create the schemas: one waits
         hold_write_lock(cur)
         for statement in (*AUDIT, *ML, *SECURITY):
@@ -201,6 +220,7 @@ def ensure_schema(conn) -> None:
         access.ensure_roles(cur)
         cur.execute("create table if not exists audit.schema_version (version integer not null, "
                     "upgraded_at timestamptz not null default now())")
+        access.grant_components(cur)
         cur.execute("insert into audit.schema_version (version) values (%s)", (SCHEMA_VERSION,))
 
 

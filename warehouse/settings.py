@@ -18,7 +18,15 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 EMBEDDED_DATABASE = "warehouse"
 REPORT_LANGUAGES = ("zh", "en")  # what reports/labels.py translates
 SERVER_USER = "pgserver"  # the embedded server's OS user when we are root (Postgres refuses to run as root)
-PIPELINE_LOGIN = "bank"  # the embedded warehouse's login for the pipeline: its databases' owner, no superuser
+PIPELINE_LOGIN = "bank"  # the embedded warehouse's set-up login: its databases' owner, no superuser
+# Each component's own login (warehouse/access.py gives each its rights), and the variable that gives
+# its URL for a warehouse other than the embedded one; without it the component uses WAREHOUSE_URL.
+COMPONENT_LOGINS = {"loader": "bank_loader", "transformer": "bank_transformer", "ml": "bank_ml",
+                    "reports": "bank_reports"}
+
+
+def component_url_variable(component: str) -> str:
+    return f"WAREHOUSE_{component.upper()}_URL"
 
 
 class SettingsError(RuntimeError):
@@ -85,11 +93,22 @@ class EmbeddedLocation:
             return True
         return True
 
-    def running_url(self) -> str | None:
-        """The URL of the warehouse database, for the pipeline's login, if the server is running, else None."""
+    def running_url(self, role: str = PIPELINE_LOGIN) -> str | None:
+        """The URL of the warehouse database, for ``role`` (the set-up login), if the server is running, else None."""
         if self.is_running() and self.port() is not None:
-            return self.server_url(EMBEDDED_DATABASE, role=PIPELINE_LOGIN)
+            return self.server_url(EMBEDDED_DATABASE, role=role)
         return None
+
+    def as_login(self, url: str, role: str) -> str:
+        """``url`` for ``role`` instead of its own login, when it points at this embedded server as the
+        set-up login and the credentials file holds ``role``'s password; else ``url`` as it is."""
+        parts = urlsplit(url)
+        password = self.password(role)
+        if (password is None or parts.hostname not in ("127.0.0.1", "localhost") or parts.port != self.port()
+                or unquote(parts.username or "") != PIPELINE_LOGIN):
+            return url
+        netloc = f"{quote(role)}:{quote(password, safe='')}@{parts.hostname}:{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 @dataclass(frozen=True)
@@ -109,17 +128,26 @@ class Settings:
     report_tasks_max: int = 256
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, env: dict[str, str] | None = None, component: str | None = None) -> Settings:
+        """The settings of ``env`` (the process's environment by default), connecting as the set-up login
+        or, given a ``component`` (COMPONENT_LOGINS), as that component's login: its own URL variable
+        (WAREHOUSE_LOADER_URL, ...), the embedded warehouse's login for it, or else WAREHOUSE_URL's."""
         env = dict(os.environ if env is None else env)
+        if component is not None and component not in COMPONENT_LOGINS:
+            raise ValueError(f"unknown component {component!r}: one of {', '.join(COMPONENT_LOGINS)}")
         url = env.get("WAREHOUSE_URL", "").strip()
+        embedded = EmbeddedLocation.default(env)
         if not url:
-            url = EmbeddedLocation.default(env).running_url()
+            url = embedded.running_url()
             if url is None:
                 raise SettingsError(
                     "WAREHOUSE_URL is not set and the embedded warehouse is not running: "
                     "start it with `make warehouse-start`, or set WAREHOUSE_URL to a Postgres URL "
                     "(postgresql://user:password@host:port/database)."
                 )
+        if component is not None:
+            url = env.get(component_url_variable(component), "").strip() or embedded.as_login(
+                url, COMPONENT_LOGINS[component])
         return cls(
             warehouse_url=url,
             landing_dir=Path(env.get("BANK_LANDING_DIR", PROJECT_DIR / "data" / "landing")),
@@ -146,8 +174,10 @@ class Settings:
 
 
 # The secrets the compose stack needs (docker-compose.yml, .env.example) and what makes one unfit.
-STACK_SECRETS = ("WAREHOUSE_ADMIN_PASSWORD", "WAREHOUSE_PASSWORD", "BI_READER_PASSWORD", "AIRFLOW_DB_PASSWORD",
-                 "AIRFLOW_JWT_SECRET", "SUPERSET_SECRET_KEY", "SUPERSET_ADMIN_PASSWORD")
+STACK_SECRETS = ("WAREHOUSE_ADMIN_PASSWORD", "WAREHOUSE_PASSWORD", "WAREHOUSE_LOADER_PASSWORD",
+                 "WAREHOUSE_TRANSFORMER_PASSWORD", "WAREHOUSE_ML_PASSWORD", "WAREHOUSE_REPORTS_PASSWORD",
+                 "BI_READER_PASSWORD", "AIRFLOW_DB_PASSWORD", "AIRFLOW_JWT_SECRET", "SUPERSET_SECRET_KEY",
+                 "SUPERSET_ADMIN_PASSWORD")
 FERNET_KEY = "AIRFLOW_FERNET_KEY"
 MIN_SECRET_LENGTH = 16
 

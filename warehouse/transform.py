@@ -27,7 +27,7 @@ class DbtError(RuntimeError):
 
 def run_dbt(args: list[str], settings: Settings | None = None) -> None:
     """Run ``dbt <args>`` in the dbt project; stream its log; raise DbtError on failure."""
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.from_env(component="transformer")
     dbt = Path(sys.executable).with_name("dbt")
     env = {**os.environ, **settings.dbt_env(), "DBT_PROFILES_DIR": str(settings.dbt_project_dir),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"}
@@ -55,7 +55,7 @@ def dbt_session(settings: Settings | None = None) -> Callable[[list[str]], None]
     """
     from dbt.cli.main import dbtRunner
 
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.from_env(component="transformer")
     os.environ.update({**settings.dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"})
     common = ["--project-dir", str(settings.dbt_project_dir), "--profiles-dir", str(settings.dbt_project_dir),
               "--target", settings.dbt_target]

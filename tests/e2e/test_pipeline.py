@@ -434,6 +434,29 @@ def test_every_bi_relation_shows_each_role_exactly_its_rows(db):
                 assert others == 0, f"{login} sees {others} rows of bi.{relation} that are not theirs"
 
 
+def test_postgres_row_security_filters_every_mart_a_bi_relation_reads(db):
+    """The rows are Postgres's to filter, whichever tool connects: each bi view belongs to bi_view_owner,
+    and every table it reads holds row security with the policy bi_row_scope for that owner (only the
+    login map, which the policies themselves read, is not filtered)."""
+    db.execute("""select distinct view.relname, view.relowner::regrole::text, read.oid::regclass::text,
+                      read.relkind, read.relrowsecurity,
+                      exists (select 1 from pg_policy as policy
+                              where policy.polrelid = read.oid and policy.polname = 'bi_row_scope'
+                                  and policy.polcmd = 'r' and 'bi_view_owner'::regrole = any(policy.polroles))
+                  from pg_class as view
+                  join pg_namespace as schema on schema.oid = view.relnamespace and schema.nspname = 'bi'
+                  join pg_rewrite as rule on rule.ev_class = view.oid
+                  join pg_depend as dependency on dependency.objid = rule.oid
+                      and dependency.classid = 'pg_rewrite'::regclass and dependency.refclassid = 'pg_class'::regclass
+                  join pg_class as read on read.oid = dependency.refobjid and read.oid <> view.oid""")
+    reads = db.fetchall()
+    assert {view for view, *_ in reads} == set(BI_SCOPES)
+    for view, owner, relation, kind, secured, policy in reads:
+        assert owner == "bi_view_owner", f"bi.{view} belongs to {owner}: the marts' row security would not apply"
+        if relation != "security.bi_logins":
+            assert kind in ("r", "p") and secured and policy, f"bi.{view} reads {relation} without its row security"
+
+
 def test_bi_logins_read_bi_alone_and_run_no_program(db):
     for login, _, _ in _bi_logins(db).values():
         for relation in ("marts.dim_customer", "marts.rm_report_customers", "raw.customers", "audit.deliveries",
@@ -442,6 +465,63 @@ def test_bi_logins_read_bi_alone_and_run_no_program(db):
                 _as_role(db, login, f"select 1 from {relation} limit 1")
         with pytest.raises(Exception, match="permission denied"):
             _as_role(db, login, "copy (select 1) to program 'id'")
+
+
+# What each component's login may do in the pipeline's database, and some of what it may not
+# (warehouse/access.py): (allowed, refused)
+COMPONENT_RIGHTS = {
+    "bank_loader": (
+        ["create table raw.rights_check (a int)", "delete from audit.deliveries where false",
+         "select nextval('audit.batch_id_seq')"],
+        ["create table marts.rights_check (a int)", "select 1 from marts.dim_customer",
+         "delete from ml.churn_scores where false", "select 1 from security.bi_logins",
+         "select 1 from bi.customer_360"]),
+    "bank_transformer": (
+        ["select 1 from raw.customers limit 1", "select 1 from audit.deliveries", "select 1 from ml.churn_scores",
+         "create table marts.rights_check (a int)", "delete from audit.snapshot_replays where false"],
+        ["delete from raw.customers where false", "delete from audit.deliveries where false",
+         "delete from ml.churn_scores where false", "delete from security.bi_logins where false",
+         "create table raw.rights_check (a int)"]),
+    "bank_ml": (
+        ["select 1 from marts.customer_value_monthly limit 1", "delete from ml.churn_scores where false",
+         "delete from ml.customer_segments where false"],
+        ["select 1 from raw.customers limit 1", "delete from marts.dim_customer where false",
+         "create table marts.rights_check (a int)", "delete from audit.deliveries where false"]),
+    "bank_reports": (
+        ["select 1 from marts.rm_report_customers limit 1", "select 1 from ml.segment_profiles limit 1"],
+        ["delete from marts.rm_report_customers where false", "create table marts.rights_check (a int)",
+         "delete from ml.segment_profiles where false", "select 1 from raw.customers limit 1",
+         "select 1 from audit.deliveries"]),
+}
+
+
+def test_each_component_connects_as_its_own_login_with_the_rights_its_job_needs(db):
+    from psycopg2 import sql
+
+    db.execute("""select rolname, rolsuper or rolcreaterole or rolcreatedb or rolbypassrls or rolreplication
+                  from pg_roles where rolname = any(%s)""", (list(COMPONENT_RIGHTS),))
+    assert dict(db.fetchall()) == dict.fromkeys(COMPONENT_RIGHTS, False), "a component login with too much power"
+    for login, (allowed, refused) in COMPONENT_RIGHTS.items():
+        for statement in [*allowed, *refused, "copy (select 1) to program 'id'"]:
+            db.execute("begin")
+            db.execute(sql.SQL("set local role {}").format(sql.Identifier(login)))
+            try:
+                if statement in allowed:
+                    db.execute(statement)
+                else:
+                    with pytest.raises(Exception, match="permission denied"):
+                        db.execute(statement)
+            finally:
+                db.execute("rollback")
+    # the DAGs ran as the components: the loader made every raw partition, dbt every mart
+    db.execute("""select distinct c.relowner::regrole::text from pg_class as c
+                  join pg_namespace as n on n.oid = c.relnamespace where n.nspname = 'raw' and c.relispartition""")
+    assert [owner for (owner,) in db.fetchall()] == ["bank_loader"]
+    db.execute("""select distinct c.relowner::regrole::text from pg_class as c
+                  join pg_namespace as n on n.oid = c.relnamespace
+                  where n.nspname in ('staging', 'intermediate', 'marts', 'snapshots')
+                      and c.relkind in ('r', 'v', 'p')""")
+    assert [owner for (owner,) in db.fetchall()] == ["bank_transformer"]
 
 
 def test_no_bi_role_reads_a_personal_identifier_it_does_not_need(db):

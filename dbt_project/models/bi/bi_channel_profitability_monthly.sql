@@ -19,7 +19,6 @@ final as (
         channels.cost_to_serve_cny,
         channels.contribution_cny
     from channels
-    where {{ bi_row_scope(branch_column='channels.branch_id') }}
 )
 
 select * from final

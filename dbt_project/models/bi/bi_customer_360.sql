@@ -44,7 +44,6 @@ final as (
         customers.last_interaction_date,
         customers.complaints_last_90_days
     from customers
-    where {{ bi_row_scope(rm_column='customers.rm_id', branch_column='customers.branch_id') }}
 )
 
 select * from final

@@ -50,7 +50,6 @@ final as (
         customers.open_complaints,
         customers.call_list_rank
     from customers
-    where {{ bi_row_scope(rm_column='customers.rm_id', branch_column='customers.branch_id') }}
 )
 
 select * from final

@@ -19,7 +19,6 @@ final as (
         reconciliation.accounted_amount_cny,
         reconciliation.is_reconciled
     from reconciliation
-    where {{ bi_row_scope() }}
 )
 
 select * from final

@@ -46,9 +46,6 @@ final as (
         books.at_risk_value_lost_cny,
         books.open_complaints
     from books
-    where {{ bi_row_scope(
-        rm_column="case when books.portfolio_level = 'rm' then books.portfolio_id end",
-        branch_column="case when books.portfolio_level in ('rm', 'branch') then books.branch_id end") }}
 )
 
 select * from final

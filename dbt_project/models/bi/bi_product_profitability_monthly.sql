@@ -21,7 +21,6 @@ final as (
         products.account_cost_to_serve_cny,
         products.contribution_cny
     from products
-    where {{ bi_row_scope(branch_column='products.branch_id') }}
 )
 
 select * from final

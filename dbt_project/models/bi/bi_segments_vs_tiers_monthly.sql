@@ -24,7 +24,6 @@ final as (
         cells.assets_under_management_cny,
         cells.loan_balance_cny
     from cells
-    where {{ bi_row_scope() }}
 )
 
 select * from final

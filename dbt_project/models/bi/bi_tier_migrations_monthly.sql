@@ -1,15 +1,11 @@
 -- One row per customer per month (marts.customer_tier_migrations_monthly): the tier a customer came
 -- from and went to since last month, for the month-over-month migration matrix. Row scope as
--- bi.customer_monthly (the branch is the home sub-branch's).
+-- bi.customer_monthly (the branch is the home sub-branch's), by the mart's row security.
 {{ config(alias='tier_migrations_monthly') }}
 with
 
 migrations as (
     select * from {{ ref('customer_tier_migrations_monthly') }}
-),
-
-branches as (
-    select * from {{ ref('dim_branch') }}
 ),
 
 final as (
@@ -18,7 +14,7 @@ final as (
         migrations.customer_id,
         migrations.rm_id,
         migrations.home_sub_branch_id as sub_branch_id,
-        branches.branch_id,
+        migrations.branch_id,
         migrations.from_tier,
         migrations.to_tier,
         migrations.migration,
@@ -26,8 +22,6 @@ final as (
         migrations.current_value_cny,
         migrations.value_change_cny
     from migrations
-    left join branches on migrations.home_sub_branch_id = branches.sub_branch_id
-    where {{ bi_row_scope(rm_column='migrations.rm_id', branch_column='branches.branch_id') }}
 )
 
 select * from final

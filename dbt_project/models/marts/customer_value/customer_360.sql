@@ -1,6 +1,8 @@
 -- One row per customer whose relationship is open (the current version): profile, RM and branch
 -- path, products held, latest balances, latest value tier and last activity. The bank's
 -- "information query" for one customer. National ID and phone are masked (mask_pii).
+-- Row security for BI: the RM's and the branch's (macro bi_row_security).
+{{ config(post_hook="{{ bi_row_security(rm_column='rm_id', branch_column='branch_id') }}") }}
 with
 
 customers as (

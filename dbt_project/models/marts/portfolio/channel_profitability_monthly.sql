@@ -1,6 +1,8 @@
 -- One row per channel per branch per month: the transactions made through each channel by the
 -- customers whose home sub-branch is in the branch on the month's last day, the fees they brought and
 -- what serving them cost (seed cost_to_serve; docs/value-model.md).
+-- Row security for BI: the branch's (macro bi_row_security).
+{{ config(post_hook="{{ bi_row_security(branch_column='branch_id') }}") }}
 {%- set since_month = first_changed_month() if is_incremental() else none %}
 
 with

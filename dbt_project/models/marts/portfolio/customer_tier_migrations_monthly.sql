@@ -1,6 +1,8 @@
 -- One row per customer per month in which they were valued (customer_value_monthly): the tier they
 -- came from (the previous month's; 'unranked' in their first month or the first month of history)
 -- and the tier they went to ('left' in the month the relationship closed), with the value change.
+-- Row security for BI: the RM's and the branch's (macro bi_row_security).
+{{ config(post_hook="{{ bi_row_security(rm_column='rm_id', branch_column='branch_id') }}") }}
 {%- set since_month = first_changed_month() if is_incremental() else none %}
 
 with
@@ -20,6 +22,10 @@ previous_month as (
     from value_months
 ),
 
+branches as (
+    select * from {{ ref('dim_branch') }}
+),
+
 tier_order as (
     select * from (values ('platinum', 1), ('gold', 2), ('iron', 3), ('lead', 4)) as tiers (value_tier, tier_order)
 ),
@@ -30,6 +36,7 @@ final as (
         value_months.month_start_date,
         value_months.rm_id,
         value_months.home_sub_branch_id,
+        branches.branch_id,
         coalesce(previous_month.value_tier, 'unranked') as from_tier,
         case when value_months.is_closed_in_month then 'left' else value_months.value_tier end as to_tier,
         case
@@ -47,6 +54,7 @@ final as (
     left join previous_month
         on value_months.customer_id = previous_month.customer_id
             and value_months.month_start_date = previous_month.month_start_date
+    left join branches on value_months.home_sub_branch_id = branches.sub_branch_id
     left join tier_order as from_order on previous_month.value_tier = from_order.value_tier
     left join tier_order as to_order on value_months.value_tier = to_order.value_tier
     {% if since_month %}where value_months.month_start_date >= {{ since_month }}{% endif %}

@@ -3,6 +3,8 @@
 -- (docs/value-model.md). Contribution = spread + wealth fees - credit cost - account cost to serve;
 -- transaction fees and costs are by channel (channel_profitability_monthly). Sums are rounded to the
 -- cent after adding up, so they can differ by cents from the sum of customers' rounded values.
+-- Row security for BI: the branch's (macro bi_row_security).
+{{ config(post_hook="{{ bi_row_security(branch_column='branch_id') }}") }}
 {%- set since_month = first_changed_month() if is_incremental() else none %}
 
 with

@@ -4,6 +4,7 @@
 -- same comparison as the test reconciles_to_control, which fails the build when a date does not
 -- agree). The RM reports' cover shows it per month (rm_report_books); BI shows it per date.
 -- Incremental like the daily facts: a run replaces the business dates loaded, re-delivered or revised.
+-- Row security for BI: head office's alone (macro bi_row_security).
 {{
     config(
         materialized='incremental',
@@ -11,6 +12,7 @@
         unique_key='business_date',
         on_schema_change='append_new_columns',
         indexes=[{'columns': ['business_date']}, {'columns': ['file_name', 'business_date'], 'unique': True}],
+        post_hook="{{ bi_row_security() }}",
     )
 }}
 {%- set since = first_new_business_date() if is_incremental() else none %}

@@ -7,6 +7,10 @@
 -- files) and the runs the figures come from. At-risk value saved and lost: what was at stake last
 -- month on the customers then at risk who are now safe, or who closed in the month.
 -- Rebuilt from the first month rm_report_customers rebuilt, reading the month before for the changes.
+-- Row security for BI: the RM's and the branch's (macro bi_row_security).
+{{ config(post_hook="{{ bi_row_security(
+    rm_column=\"case when portfolio_level = 'rm' then portfolio_id end\",
+    branch_column=\"case when portfolio_level in ('rm', 'branch') then branch_id end\") }}") }}
 {%- set since_month = 'least(' ~ first_changed_month() ~ ', ' ~ first_rescored_month() ~ ', '
     ~ first_resegmented_month() ~ ')' if is_incremental() else none %}
 

@@ -5,6 +5,8 @@
 -- report lists them under "left"). The reports read this and nothing else about customers.
 -- Incremental by month: a run rebuilds the months from the first one with new business dates, a
 -- newer churn model or a new segmentation run.
+-- Row security for BI: the RM's and the branch's (macro bi_row_security).
+{{ config(post_hook="{{ bi_row_security(rm_column='rm_id', branch_column='branch_id') }}") }}
 {%- set since_month = 'least(' ~ first_changed_month() ~ ', ' ~ first_rescored_month() ~ ', '
     ~ first_resegmented_month() ~ ')' if is_incremental() else none %}
 

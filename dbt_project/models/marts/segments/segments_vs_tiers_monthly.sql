@@ -3,6 +3,8 @@
 -- bank. A tier spread over several segments holds customers the RM serves differently; a segment
 -- spread over several tiers is a behaviour that pays off unevenly. The notebook and the branch report
 -- read it.
+-- Row security for BI: head office's alone (macro bi_row_security).
+{{ config(post_hook="{{ bi_row_security() }}") }}
 with
 
 segments as (
