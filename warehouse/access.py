@@ -194,15 +194,15 @@ def ensure_roles(cur) -> None:
 
 def grant_components(cur) -> None:
     """Each component's schemas and rights in this database (idempotent; run by the set-up login once
-    the schemas' tables exist, from warehouse.schema). Rights on what a component creates later (a
-    delivery's raw partition, a dbt model) come from default privileges, for the component and for the
-    set-up login, which may do any component's work (the tests, a data engineer's repair)."""
+    the schemas (SCHEMA_OWNERS) and their tables exist, from warehouse.schema). Rights on what a
+    component creates later (a delivery's raw partition, a dbt model) come from default privileges, for
+    the component and for the set-up login, which may do any component's work (the tests, a data
+    engineer's repair)."""
     create_component_logins(cur)
     ident = sql.Identifier
     cur.execute("select current_database(), current_user")
     database, setup = cur.fetchone()
-    for schema, owner in SCHEMA_OWNERS.items():
-        cur.execute(sql.SQL("create schema if not exists {} authorization {}").format(ident(schema), ident(owner)))
+    for schema, owner in SCHEMA_OWNERS.items():  # the schemas are warehouse.schema's to create
         _give_schema(cur, schema, owner)
 
     def grant(template: str, **names) -> None:

@@ -220,6 +220,8 @@ def ensure_schema(conn) -> None:
         access.ensure_roles(cur)
         cur.execute("create table if not exists audit.schema_version (version integer not null, "
                     "upgraded_at timestamptz not null default now())")
+        for name in access.SCHEMA_OWNERS:  # dbt's too: each component's, given to it by grant_components
+            cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(name)))
         access.grant_components(cur)
         cur.execute("insert into audit.schema_version (version) values (%s)", (SCHEMA_VERSION,))
 

@@ -10,8 +10,17 @@ from sklearn.metrics import adjusted_rand_score
 
 from ml import segmentation
 from ml.segmentation import FEATURES, choose_model, match_segments, name_segments, segment_new_months, standing
+from warehouse.schema import ensure_schema
 
 JULY, AUGUST = dt.date(2026, 7, 1), dt.date(2026, 8, 1)
+
+
+@pytest.fixture
+def conn(conn):
+    """A new database set up as the product's set-up does it (the job checks the schema's version)."""
+    ensure_schema(conn)
+    conn.commit()
+    return conn
 
 
 def _customers(seed=0, n=400):
