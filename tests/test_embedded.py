@@ -139,3 +139,26 @@ def test_each_component_gets_its_own_login_on_the_embedded_warehouse_and_its_var
     assert set(COMPONENT_LOGINS) == {"loader", "transformer", "ml", "reports"}
     with pytest.raises(SettingsError):
         Settings.from_env({"WAREHOUSE_HOME": str(tmp_path / "none")}, component="loader")
+
+
+def test_an_older_warehouse_is_handed_to_its_components_and_a_bi_view_stays_its_owners(conn):
+    """Schema version 8 gives what the set-up login made to the components that own it now; a bi view
+    made bi_view_owner's by dbt stays so (the transformer owns the marts: its view would read them past
+    their row security)."""
+    from warehouse.schema import ensure_schema
+
+    with conn.cursor() as cur:
+        ensure_schema(conn)
+        cur.execute("create table marts.made_as_setup (a int)")
+        cur.execute("create view bi.made_by_dbt as select 1 as a")
+        cur.execute("alter view bi.made_by_dbt owner to bi_view_owner")
+        cur.execute("create table raw.made_as_setup (a int)")
+        cur.execute("delete from audit.schema_version")
+        cur.execute("insert into audit.schema_version (version) values (7)")
+        ensure_schema(conn)
+        cur.execute("""select c.oid::regclass::text, c.relowner::regrole::text from pg_class as c
+                       where c.oid in ('marts.made_as_setup'::regclass, 'bi.made_by_dbt'::regclass,
+                                       'raw.made_as_setup'::regclass, 'audit.deliveries'::regclass)""")
+        owners = dict(cur.fetchall())
+    assert owners == {"marts.made_as_setup": "bank_transformer", "bi.made_by_dbt": "bi_view_owner",
+                      "raw.made_as_setup": "bank_loader", "audit.deliveries": "bank_loader"}
