@@ -258,12 +258,45 @@ def _give_schema(cur, schema: str, owner: str) -> None:
                                                              sql.Identifier(owner)))
 
 
+def row_security_problems(cur) -> list[str]:
+    """What would let a BI login read rows past the marts' row security: a ``bi`` view that is not
+    ``bi_view_owner``'s (it would read as its owner: dbt owns the marts, row security does not bind it),
+    or one that reads a table without row security and the policy ``bi_row_scope`` (the login map, which
+    the policies read, aside). Empty when every ``bi`` relation is filtered by Postgres."""
+    cur.execute("""select distinct view.relname, view.relowner::regrole::text, read.oid::regclass::text,
+                       read.relkind in ('r', 'p') and read.relrowsecurity and exists (
+                           select 1 from pg_policy as policy
+                           where policy.polrelid = read.oid and policy.polname = 'bi_row_scope'
+                               and policy.polcmd = 'r' and %s::regrole = any(policy.polroles))
+                   from pg_class as view
+                   join pg_namespace as schema on schema.oid = view.relnamespace and schema.nspname = %s
+                   left join pg_rewrite as rule on rule.ev_class = view.oid
+                   left join pg_depend as dependency on dependency.objid = rule.oid
+                       and dependency.classid = 'pg_rewrite'::regclass and dependency.refclassid = 'pg_class'::regclass
+                   left join pg_class as read on read.oid = dependency.refobjid and read.oid <> view.oid
+                   where view.relkind in ('v', 'r', 'p', 'm')
+                   order by 1, 3""", (BI_VIEW_OWNER, BI_SCHEMA))
+    problems = []
+    for view, owner, relation, secured in cur.fetchall():
+        if owner.strip('"') != BI_VIEW_OWNER:
+            problems.append(f"{BI_SCHEMA}.{view} belongs to {owner}, not {BI_VIEW_OWNER}")
+        elif relation is not None and relation != "security.bi_logins" and not secured:
+            problems.append(f"{BI_SCHEMA}.{view} reads {relation}, which has no row security with bi_row_scope")
+    return sorted(set(problems))
+
+
 def sync_logins(conn) -> dict[str, int]:
     """Make ``security.bi_logins`` and the RM and branch-manager logins match the masters: a login for
     every RM of ``marts.dim_relationship_manager`` and every branch of ``marts.dim_branch``; a login
     whose RM or branch has gone is removed from the map and can no longer connect. Returns counts."""
     with conn.cursor() as cur:
         ensure_roles(cur)  # the warehouse is set up (warehouse.schema), but the server may be new to it
+        problems = row_security_problems(cur)
+        if problems:  # before any login is given rows to see
+            raise RuntimeError("BI logins would read rows past the marts' row security: " + "; ".join(problems)
+                               + ". Rebuild the bi views and the marts they read (dbt build --select +bi "
+                               "--full-refresh, as the transformer); every bi view must be made by dbt "
+                               "(models/bi, macro bi_row_security on each mart it reads)")
         cur.execute("select rm_id, branch_id from marts.dim_relationship_manager order by rm_id")
         wanted = {login_name("rm", rm_id): (rm_id, branch_id, RMS) for rm_id, branch_id in cur.fetchall()}
         cur.execute("select distinct branch_id from marts.dim_branch where branch_id is not null order by 1")
