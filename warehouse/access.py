@@ -1,9 +1,10 @@
 """Who may read what through BI tools (DESIGN.md §6): the BI roles, their logins, and the row scope
 the ``bi`` views apply.
 
-BI tools read the schema ``bi`` only: views over the marts (dbt, ``dbt_project/models/bi``), each
-filtering its rows for the caller (macro ``bi_row_scope``) and masking personal data
-(``mask_pii``). Three group roles hold the read grant:
+BI tools read the schema ``bi`` only: views over the marts (dbt, ``dbt_project/models/bi``), owned
+by ``bi_view_owner`` and masking personal data (``mask_pii``); Postgres's row security on each mart
+they read filters its rows for the caller (macro ``bi_row_security``, :func:`row_security_problems`).
+Three group roles hold the read grant:
 
 - ``bi_head_office``: every row (``bi_reader``, the login the demo prints for BI tools, is one);
 - ``bi_branch_managers``: a branch's rows; one login per branch, ``bm_<branch id>``;
@@ -43,6 +44,10 @@ LOADER, TRANSFORMER, ML_WRITER, REPORT_BUILDER = (COMPONENT_LOGINS[c] for c in (
 # the schemas dbt builds (models/, seeds, snapshots), the transformer's
 DBT_SCHEMAS = ("staging", "intermediate", "marts", "bi", "parameters", "snapshots")
 SCHEMA_OWNERS = {"raw": LOADER, "audit": LOADER, "ml": ML_WRITER, **dict.fromkeys(DBT_SCHEMAS, TRANSFORMER)}
+# who reads which schemas, owned by whom
+READS = ((TRANSFORMER, ("raw", "audit"), LOADER), (TRANSFORMER, ("ml",), ML_WRITER),
+         (ML_WRITER, ("staging", "intermediate", "marts"), TRANSFORMER),
+         (REPORT_BUILDER, ("marts",), TRANSFORMER), (REPORT_BUILDER, ("ml",), ML_WRITER))
 
 HEAD_OFFICE = "bi_head_office"
 BRANCH_MANAGERS = "bi_branch_managers"
@@ -122,37 +127,30 @@ def create_roles(cur) -> None:
     _create_role(cur, BI_READER, login=True, member_of=HEAD_OFFICE)
 
 
-def _may_act_as(cur, login: str) -> None:
-    """Let the connected (pipeline) login take ``login``'s role (``set role``: the information query's
-    --as), without inheriting its rights. From Postgres 16 a role's creator administers it but may not
-    take it until it grants itself that."""
-    cur.execute("select pg_has_role(current_user, %s, 'set'), current_setting('server_version_num')::int", (login,))
-    may, version = cur.fetchone()
-    if not may:
-        options = sql.SQL(" with inherit false, set true") if version >= 160000 else sql.SQL("")
-        _tolerating_a_concurrent_set_up(cur, sql.SQL("grant {} to current_user").format(sql.Identifier(login))
-                                        + options)
-
-
-def _act_for(cur, role: str, member: str | None = None) -> None:
-    """Make ``member`` (the connected login by default: the set-up login) a member of ``role`` that holds
-    its rights and may take it: it upgrades the tables a component owns and sets its default privileges."""
+def _grant_membership(cur, role: str, member: str | None = None, inherit: bool = True) -> None:
+    """Let ``member`` (the connected login by default) take ``role`` (``set role``) and, with ``inherit``,
+    hold its rights: the set-up login acts for each component (it upgrades the tables a component owns
+    and sets its default privileges); without, it may only take an RM's login (the information query's
+    --as). From Postgres 16 a role's creator administers it but may not take it until it grants itself
+    that."""
     who = sql.Identifier(member) if member else sql.SQL("current_user")
-    cur.execute(sql.SQL("select pg_has_role({0}, %s, 'usage') and pg_has_role({0}, %s, 'set')").format(
-        sql.Literal(member) if member else who), (role, role))
-    if not cur.fetchone()[0]:
-        cur.execute("select current_setting('server_version_num')::int >= 160000")
-        options = sql.SQL(" with inherit true, set true") if cur.fetchone()[0] else sql.SQL("")
+    name = sql.Literal(member) if member else who
+    cur.execute(sql.SQL("select pg_has_role({0}, %s, 'set') and (not %s or pg_has_role({0}, %s, 'usage')), "
+                        "current_setting('server_version_num')::int").format(name), (role, inherit, role))
+    member_already, version = cur.fetchone()
+    if not member_already:
+        options = sql.SQL(f" with inherit {'true' if inherit else 'false'}, set true") if version >= 160000 \
+            else sql.SQL("")
         _tolerating_a_concurrent_set_up(cur, sql.SQL("grant {} to {}").format(sql.Identifier(role), who) + options)
 
 
-def create_component_logins(cur) -> None:
-    """The components' logins (idempotent), each of which the connected set-up login may act for.
-    Their passwords are set where the logins are made for a server: the embedded warehouse's start
-    (its credentials file), the compose stack's first start (the environment)."""
+def create_component_logins(cur, member: str | None = None) -> None:
+    """The components' logins (idempotent), each of which ``member`` (the connected set-up login by
+    default) may act for. Their passwords are set where the logins are made for a server: the embedded
+    warehouse's start (its credentials file), the compose stack's first start (the environment)."""
     for login in COMPONENT_LOGINS.values():
         _create_role(cur, login, login=True)
-        _act_for(cur, login)
+        _grant_membership(cur, login, member)
 
 
 def create_pipeline_login(cur, name: str) -> None:
@@ -161,8 +159,7 @@ def create_pipeline_login(cur, name: str) -> None:
     warehouse's ``bank``)."""
     _create_role(cur, name, login=True, createrole=True)
     create_roles(cur)
-    for login in COMPONENT_LOGINS.values():
-        _create_role(cur, login, login=True)
+    create_component_logins(cur, member=name)
     # the BI groups, bi_reader, and the RM and branch-manager logins made before it administered them
     cur.execute("""select distinct m.member::regrole::text from pg_auth_members as m
                    where m.roleid in (%s::regrole, %s::regrole)""", (RMS, BRANCH_MANAGERS))
@@ -173,8 +170,6 @@ def create_pipeline_login(cur, name: str) -> None:
         if cur.fetchone() is None:
             _tolerating_a_concurrent_set_up(cur, sql.SQL("grant {} to {} with admin option").format(
                 sql.Identifier(role), sql.Identifier(name)))
-    for login in COMPONENT_LOGINS.values():
-        _act_for(cur, login, member=name)
 
 
 def set_password(cur, role: str, password: str) -> None:
@@ -212,11 +207,7 @@ def grant_components(cur) -> None:
     components = tuple(COMPONENT_LOGINS.values())
     grant("grant connect, temporary on database {db} to {logins}", db=database, logins=components)
     grant("grant create on database {db} to {who}", db=database, who=TRANSFORMER)
-    reads = {  # who reads which schemas, owned by whom
-        TRANSFORMER: (("raw", "audit"), LOADER), ML_WRITER: (("staging", "intermediate", "marts"), TRANSFORMER),
-        REPORT_BUILDER: (("marts",), TRANSFORMER)}
-    readers_of_ml = (TRANSFORMER, REPORT_BUILDER)
-    for reader, (schemas, owner) in (*reads.items(), *((r, (("ml",), ML_WRITER)) for r in readers_of_ml)):
+    for reader, schemas, owner in READS:
         grant("grant usage on schema {schemas} to {who}", schemas=schemas, who=reader)
         grant("grant select on all tables in schema {schemas} to {who}", schemas=schemas, who=reader)
         grant("alter default privileges for role {owners} in schema {schemas} grant select on tables to {who}",
@@ -229,7 +220,7 @@ def grant_components(cur) -> None:
     grant("grant usage on schema security to {who}", who=(TRANSFORMER, BI_VIEW_OWNER))
     grant("grant select on security.bi_logins to {who}", who=(TRANSFORMER, BI_VIEW_OWNER))
     # dbt makes the bi views bi_view_owner's; each mart they read grants it select (macro bi_row_security)
-    _act_for(cur, BI_VIEW_OWNER, member=TRANSFORMER)
+    _grant_membership(cur, BI_VIEW_OWNER, member=TRANSFORMER)
     grant("grant usage on schema marts to {who}", who=BI_VIEW_OWNER)
     grant("grant usage, create on schema {bi} to {who}", bi=BI_SCHEMA, who=BI_VIEW_OWNER)  # an owner's right
 
@@ -306,7 +297,7 @@ def sync_logins(conn) -> dict[str, int]:
         gone = {login for (login,) in cur.fetchall()} - set(wanted)
         for login, (rm_id, branch_id, group) in wanted.items():
             _create_role(cur, login, login=True, member_of=group)
-            _may_act_as(cur, login)
+            _grant_membership(cur, login, inherit=False)
             cur.execute("""insert into security.bi_logins (login, allowed_rm_id, allowed_branch_id)
                            values (%s, %s, %s)
                            on conflict (login) do update set allowed_rm_id = excluded.allowed_rm_id,
