@@ -28,7 +28,7 @@ from warehouse.cli import scratch_database
 from warehouse.db import connect
 from warehouse.history import SNAPSHOTS, replay_snapshots
 from warehouse.settings import Settings
-from warehouse.transform import dbt_session
+from warehouse.transform import invoke_dbt
 
 
 def snapshot_tables(settings: Settings) -> dict[str, list[tuple]]:
@@ -69,10 +69,10 @@ def main(argv: list[str] | None = None) -> int:
                 cur.execute(f"drop table snapshots.{snapshot.name}")
         print(f"replaying {dates} business dates, one dbt snapshot per date ...", flush=True)
         started = time.perf_counter()
-        dbt = dbt_session(settings)
-        dbt(["run", "--quiet", "--select", *sorted({s.source for s in SNAPSHOTS})])
+        invoke_dbt(["run", "--select", *sorted({s.source for s in SNAPSHOTS})], settings)
         for day in range(args.days):
-            dbt(["snapshot", "--quiet", "--vars", json.dumps({"snapshot_date": str(START + dt.timedelta(days=day))})])
+            invoke_dbt(["snapshot", "--vars", json.dumps({"snapshot_date": str(START + dt.timedelta(days=day))})],
+                       settings)
         reference = time.perf_counter() - started
         if snapshot_tables(settings) != replayed:
             raise RuntimeError("the set-based replay and dbt's per-date snapshots differ")

@@ -36,7 +36,7 @@ from warehouse.db import connect, transform_lock
 from warehouse.progress import Progress
 from warehouse.schema import require_schema
 from warehouse.settings import Settings
-from warehouse.transform import dbt_session
+from warehouse.transform import invoke_dbt
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +82,9 @@ def _replay(settings: Settings) -> list[dt.date]:
     dates = [(day, batch) for day, batch in delivered if day >= first]
     log.info("replaying %d business dates through the history snapshots, %s to %s", len(dates), dates[0][0],
              dates[-1][0])
-    dbt = dbt_session(settings)
-    dbt(["run", "--quiet", "--select", *sorted({s.source for s in SNAPSHOTS})])  # what the snapshots read
+    invoke_dbt(["run", "--select", *sorted({s.source for s in SNAPSHOTS})], settings)  # what the snapshots read
     if not created:  # dbt creates its snapshot tables: from the first date, the rest replayed below
-        dbt(["snapshot", "--quiet", "--vars", json.dumps({"snapshot_date": first.isoformat()})])
+        invoke_dbt(["snapshot", "--vars", json.dumps({"snapshot_date": first.isoformat()})], settings)
     with connect(settings) as conn, conn.cursor() as cur:
         since = first if created else first + dt.timedelta(days=1)
         with Progress(f"replaying {len(dates)} dates", len(SNAPSHOTS), "snapshots", log, every=0) as progress:

@@ -8,7 +8,7 @@ import json
 from ingestion.load import load_pending
 from tests.deliveries import copy_days, rewrite_control
 from warehouse.history import SNAPSHOTS, replay_snapshots
-from warehouse.transform import dbt_session
+from warehouse.transform import invoke_dbt
 
 DAYS = 12
 
@@ -92,7 +92,6 @@ def test_the_set_based_replay_keeps_what_dbt_snapshot_keeps_date_by_date(tiny_ba
         for snapshot in SNAPSHOTS:
             cur.execute(f"drop table snapshots.{snapshot.name}")
     conn.commit()
-    dbt = dbt_session(settings)
     for day in range(1, DAYS + 1):
-        dbt(["snapshot", "--quiet", "--vars", json.dumps({"snapshot_date": f"2026-07-{day:02d}"})])
+        invoke_dbt(["snapshot", "--vars", json.dumps({"snapshot_date": f"2026-07-{day:02d}"})], settings)
     assert _snapshot_tables(conn) == replayed
