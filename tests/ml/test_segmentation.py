@@ -221,11 +221,10 @@ def test_a_customer_on_the_border_stays_in_last_months_segment_and_a_clear_mover
     mapping = {near: 3, far: 8}  # the label at 0 is segment 3, the one at 10 segment 8
     matrix = np.zeros((4, len(FEATURES)))
     matrix[:, axis] = [4.8, 4.0, 4.8, 4.8]  # segment 8's centre is 5.2 / 6.0 away against 4.8 / 4.0 to 3's
-    fitted = segmentation._refit_distances(pipeline, matrix)
+    fitted = segmentation.assign(pipeline, segmentation.scaled_space(pipeline, matrix))
     assert list(fitted.labels) == [near] * 4
-    customers = pd.Series(["C1", "C2", "C3", "C4"])
-    before = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "segment_id": [8, 8, 5]})  # 5 retired; C4 is new
-    held, moved = segmentation.stick_to_previous(fitted, mapping, customers, matrix, before)
+    last_month = np.array([8, 8, 5, np.nan])  # C1, C2 were in 8; C3 in 5, retired; C4 is new
+    held, moved = segmentation.stick_to_previous(fitted, mapping, last_month)
     # C1: 5.2 <= 1.2 x 4.8, stays in 8; C2: 6.0 > 1.2 x 4.0, moves to 3; C3's segment is gone; C4 is new
     assert [mapping[int(label)] for label in held.labels] == [8, 3, 3, 3]
     assert moved == 1
