@@ -35,6 +35,12 @@ accounts as (
     select * from {{ ref('dim_account') }}
 ),
 
+-- its own import (read once, so the planner sees the table's statistics, not a CTE's guess)
+demand_deposit_accounts as (
+    select account_id from {{ ref('dim_account') }}
+    where product_type = 'demand_deposit'
+),
+
 transactions as (
     select * from {{ ref('fct_transactions') }}
     {% if since_month %}where business_date >= {{ since_month }}{% endif %}
@@ -50,6 +56,10 @@ customers as (
     where is_current
 ),
 
+dates as (
+    select * from {{ ref('dim_date') }}
+),
+
 month_end_assets as (
     select
         deposit_account_months.customer_id,
@@ -63,45 +73,64 @@ month_end_assets as (
     group by 1, 2
 ),
 
+-- the days the current-account signals read: each month's last day and 7 and 14 days before it (a
+-- handful of dates: the balances of those days only, not every day of the months rebuilt)
+signal_dates as (
+    select distinct value_months.month_end_date - days_before.days as business_date
+    from value_months
+    cross join (values (0), (7), (14)) as days_before (days)
+),
+
+current_account_balances as (
+    select
+        deposit_balances.customer_id,
+        deposit_balances.business_date,
+        deposit_balances.balance_cny
+    from deposit_balances
+    inner join demand_deposit_accounts on deposit_balances.account_id = demand_deposit_accounts.account_id
+    -- an array: the scan of the fact takes the dates (an IN (subquery) would be joined after it)
+    where deposit_balances.business_date = any(array(select signal_dates.business_date from signal_dates))
+),
+
 current_accounts as (
     select
         value_months.customer_id,
         value_months.month_start_date,
-        sum(deposit_balances.balance_cny) filter (where deposit_balances.business_date = value_months.month_end_date)
+        sum(current_account_balances.balance_cny) filter (
+            where current_account_balances.business_date = value_months.month_end_date
+        )
             as current_account_month_end_cny,
-        sum(deposit_balances.balance_cny) filter (
-            where deposit_balances.business_date = value_months.month_end_date - 7
+        sum(current_account_balances.balance_cny) filter (
+            where current_account_balances.business_date = value_months.month_end_date - 7
         )
             as current_account_7_days_before_cny,
-        sum(deposit_balances.balance_cny) filter (
-            where deposit_balances.business_date = value_months.month_end_date - 14
+        sum(current_account_balances.balance_cny) filter (
+            where current_account_balances.business_date = value_months.month_end_date - 14
         )
             as current_account_14_days_before_cny
     from value_months
-    inner join deposit_balances
-        on value_months.customer_id = deposit_balances.customer_id
-            and deposit_balances.business_date in (
+    inner join current_account_balances
+        on value_months.customer_id = current_account_balances.customer_id
+            and current_account_balances.business_date in (
                 value_months.month_end_date, value_months.month_end_date - 7, value_months.month_end_date - 14
             )
-    inner join accounts
-        on deposit_balances.account_id = accounts.account_id
-            and accounts.product_type = 'demand_deposit'
     group by 1, 2
 ),
 
 activity as (
     select
         transactions.customer_id,
-        value_months.month_start_date,
-        count(distinct transactions.business_date) as transaction_days,
-        count(*) filter (where transactions.business_date > value_months.month_end_date - 7)
-            as transactions_last_7_days,
+        dates.month_start_date,
+        -- the distinct days as bits of the day of the month (at most 31 in a bigint): one pass over the
+        -- month's transactions, not a sort of them per customer as count(distinct business_date) needs
+        bit_count(bit_or(1::bigint << extract(day from transactions.business_date)::int)::bit(64))
+            as transaction_days,
+        count(*) filter (where transactions.business_date > dates.month_end_date - 7) as transactions_last_7_days,
         min(transactions.business_date) as first_transaction_date,
         max(transactions.business_date) as last_transaction_date
     from transactions
-    inner join value_months
-        on transactions.customer_id = value_months.customer_id
-            and date_trunc('month', transactions.business_date)::date = value_months.month_start_date
+    -- the month and its end as value_months has them (dim_date's), joined by date: a hash of the calendar
+    inner join dates on transactions.business_date = dates.date_day
     where transactions.channel <> 'system'
     group by 1, 2
 ),
