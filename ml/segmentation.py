@@ -239,23 +239,25 @@ def months_to_segment(conn) -> list[dt.date]:
 
 def read_features(conn, month: dt.date) -> pd.DataFrame:
     """Features of every customer valued in ``month`` and not closed in it."""
-    features = _features_frame(_copy_out(conn, f"""select {FEATURE_COLUMNS} from marts.customer_value_monthly
-                                                   where month_start_date = %s and not is_closed_in_month
-                                                   order by customer_id""", (month,), FEATURE_TYPES))
-    if features.empty:
+    return _features_frame(_require_rows(_copy_out(
+        conn, f"""select {', '.join(MART_COLUMNS)} from marts.customer_value_monthly
+                  where month_start_date = %s and not is_closed_in_month order by customer_id""",
+        (month,), MART_TYPES), month))
+
+
+def _require_rows(frame: pd.DataFrame, month: dt.date) -> pd.DataFrame:
+    if frame.empty:
         raise RuntimeError(f"no customers valued in {month:%Y-%m} in marts.customer_value_monthly: "
                            "run the customer-value DAG (dbt build) for that month first")
-    return features
+    return frame
 
 
 # The mart's columns as stored (numeric amounts, integer counts): the conversion to floats is Arrow's,
 # not the server's, whose numeric-to-float8 cast goes through text and took half of the read's time.
-FEATURE_COLUMNS = """customer_id, daily_average_deposit_balance_cny, daily_average_wealth_balance_cny,
-                     daily_average_loan_balance_cny, transaction_count, digital_transaction_count,
-                     accounts_held, current_value_cny"""
-FEATURE_TYPES = {"customer_id": str, **dict.fromkeys(
-    ("daily_average_deposit_balance_cny", "daily_average_wealth_balance_cny", "daily_average_loan_balance_cny",
-     "transaction_count", "digital_transaction_count", "accounts_held", "current_value_cny"), "float64")}
+MART_COLUMNS = ("customer_id", "daily_average_deposit_balance_cny", "daily_average_wealth_balance_cny",
+                "daily_average_loan_balance_cny", "transaction_count", "digital_transaction_count",
+                "accounts_held", "current_value_cny")
+MART_TYPES = {"customer_id": str, **dict.fromkeys(MART_COLUMNS[1:], "float64")}
 
 
 def _features_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -428,9 +430,8 @@ def assign(pipeline: Pipeline, scaled: np.ndarray, warm_started: bool = False) -
 
 
 def scaled_space(pipeline: Pipeline, matrix: np.ndarray) -> np.ndarray:
-    """``matrix`` through the pipeline's signed log and scaling (not its k-means)."""
-    return Pipeline(pipeline.steps[:-1]).transform(matrix) if "kmeans" in pipeline.named_steps \
-        else pipeline.transform(matrix)
+    """``matrix`` through the fitted pipeline's signed log and scaling (not its k-means)."""
+    return Pipeline(pipeline.steps[:-1]).transform(matrix)
 
 
 def smooth_centroids(fitted: Fit, mapping: dict[int, int], previous: dict[int, np.ndarray], before: pd.DataFrame
@@ -499,24 +500,21 @@ def read_with_previous(conn, month: dt.date, previous: PreviousRun) -> tuple[pd.
     """``read_features`` of ``month`` and, row for row, each customer's segment in last month's run and
     features that month (missing for a customer not segmented then), in one query: one pass over the
     month's rows instead of two reads and a join of a million customer ids in pandas."""
-    own = ", ".join(f"v.{c.strip()}" for c in FEATURE_COLUMNS.split(","))
-    last = ", ".join(f"p.{c.strip()}" for c in FEATURE_COLUMNS.split(",")[1:])
-    before_types = {f"previous_{name}": kind for name, kind in list(FEATURE_TYPES.items())[1:]}
-    both = _copy_out(
-        conn, f"""select {own}, s.segment_id, {last}
+    before_types = {f"previous_{name}": kind for name, kind in MART_TYPES.items() if name != "customer_id"}
+    both = _require_rows(_copy_out(
+        conn, f"""select {', '.join(f'v.{c}' for c in MART_COLUMNS)}, s.segment_id,
+                         {', '.join(f'p.{c}' for c in MART_COLUMNS[1:])}
                   from marts.customer_value_monthly as v
                   left join ml.customer_segments as s on s.run_id = %s and s.customer_id = v.customer_id
                   left join marts.customer_value_monthly as p
                     on p.customer_id = s.customer_id and p.month_start_date = %s and not p.is_closed_in_month
                   where v.month_start_date = %s and not v.is_closed_in_month order by v.customer_id""",
         (previous.run_id, previous.month_start_date, month),
-        {**FEATURE_TYPES, "segment_id": "float64", **before_types})
-    if both.empty:
-        return read_features(conn, month), pd.DataFrame()  # raises: nothing valued in the month
+        {**MART_TYPES, "segment_id": "float64", **before_types}), month)
     before = both[["segment_id", *before_types]].rename(columns=lambda c: c.removeprefix("previous_"))
     # a customer of last month's run whose month is no longer in the mart counts as not segmented then
     before.loc[before[FEATURES[0]].isna(), "segment_id"] = np.nan
-    return _features_frame(both[list(FEATURE_TYPES)].copy()), _features_frame(before)
+    return _features_frame(both[list(MART_TYPES)].copy()), _features_frame(before)
 
 
 # -- 5. names, profiles, outliers ----------------------------------------------------------------------
