@@ -11,13 +11,16 @@ complete month not segmented yet):
    K-Means fitted on two disjoint halves of a sample, both predicting the whole sample, averaged over
    ``STABILITY_RESAMPLES`` splits; each half holds at most ``STABILITY_HALF`` customers, because the
    agreement of two fits grows with the customers they see, and a criterion that did would pick finer
-   partitions the larger the bank), the silhouette and the smallest segment's share. The rule: among
-   candidates whose smallest segment holds at least ``MIN_SEGMENT_SHARE`` of the customers, per
-   preprocessing the largest k whose stability is at least ``STABILITY_MIN`` (the finest partition
-   that reproduces); across preprocessings, the pick whose candidates from the smallest k up to it
-   are the more stable on average (the space that reproduces on the way, not by chance at one k). Last month's
-   shape and scaling are kept while they still reproduce (stability >= ``KEEP_MIN``), so a
-   segmentation changes shape only when the data says so. Every candidate's scores go into the run
+   partitions the larger the bank; each half fitted with as many starts as the fit itself, so that the
+   score says whether the data's partition reproduces, not whether a few random starts happen to find
+   it), the silhouette and the smallest segment's share. The rule: among candidates whose smallest
+   segment holds at least ``MIN_SEGMENT_SHARE`` of the customers, per preprocessing the largest k
+   whose stability is at least ``STABILITY_MIN`` by more than its standard error over the resamples
+   (the finest partition that reproduces beyond doubt: a k that grazes the line reproduces under some
+   seeds and not others); across preprocessings, the pick whose candidates from the smallest k up to
+   it are the more stable on average (the space that reproduces on the way, not by chance at one k).
+   Last month's shape and scaling are kept while they still reproduce (stability >= ``KEEP_MIN``), so
+   a segmentation changes shape only when the data says so. Every candidate's scores go into the run
    record. No ground truth is read here.
 3. ``fit``: K-Means (scikit-learn's Lloyd, at every size: on these seven features it is faster than
    ``MiniBatchKMeans`` even at a million customers, docs/segmentation.md). When the shape is
@@ -142,6 +145,12 @@ class Candidate:
     stability: float
     silhouette: float | None
     smallest_share: float = 1.0
+    stability_error: float = 0.0  # the standard error of the stability's mean over the resamples
+
+    @property
+    def reproduces(self) -> bool:
+        """Stable beyond doubt: at least STABILITY_MIN by more than its standard error."""
+        return self.stability - self.stability_error >= STABILITY_MIN
 
 
 @dataclass
@@ -283,15 +292,16 @@ def _copy_out(conn, query: str, params: tuple, columns: dict[str, type | str]) -
 
 # -- 2. the model's shape, chosen by the data ----------------------------------------------------------
 
-def _stability(scaled: np.ndarray, clusters: int, rng: np.random.Generator) -> float:
+def _stability(scaled: np.ndarray, clusters: int, rng: np.random.Generator) -> tuple[float, float]:
+    """The mean split-half agreement over STABILITY_RESAMPLES splits and its standard error."""
     scores = []
     for resample in range(STABILITY_RESAMPLES):
         order = rng.permutation(len(scaled))
         half = min(len(scaled) // 2, STABILITY_HALF)
-        left = _kmeans(clusters, resample, n_init=3).fit(scaled[order[:half]])
-        right = _kmeans(clusters, 1000 + resample, n_init=3).fit(scaled[order[half:2 * half]])
+        left = _kmeans(clusters, resample).fit(scaled[order[:half]])
+        right = _kmeans(clusters, 1000 + resample).fit(scaled[order[half:2 * half]])
         scores.append(adjusted_rand_score(left.predict(scaled), right.predict(scaled)))
-    return float(np.mean(scores))
+    return float(np.mean(scores)), float(np.std(scores, ddof=1) / np.sqrt(len(scores)))
 
 
 def _silhouette(scaled: np.ndarray, labels: np.ndarray, random_state: int) -> float:
@@ -314,19 +324,21 @@ def score_candidates(matrix: np.ndarray, random_state: int = 42) -> list[Candida
                 break
             # the smallest segment as the fit of the whole sample makes it (a half may miss an outlier)
             labels = _kmeans(clusters, random_state).fit_predict(scaled)
-            stability = _stability(scaled, clusters, rng)
+            stability, error = _stability(scaled, clusters, rng)
             silhouette = _silhouette(scaled, labels, random_state)
             smallest = float(np.bincount(labels, minlength=clusters).min() / len(labels))
-            candidates.append(Candidate(name, clusters, stability, silhouette, smallest))
-            log.info("candidate %s k=%d: stability %.3f, silhouette %.3f, smallest segment %.1f%%", name, clusters,
-                     candidates[-1].stability, silhouette, 100 * smallest)
+            candidates.append(Candidate(name, clusters, stability, silhouette, smallest, error))
+            log.info("candidate %s k=%d: stability %.3f ± %.3f, silhouette %.3f, smallest segment %.1f%%", name,
+                     clusters, stability, error, silhouette, 100 * smallest)
     return candidates
 
 
 def choose_model(candidates: list[Candidate]) -> Candidate:
-    """Per preprocessing, the largest k whose stability reaches STABILITY_MIN among the candidates
-    whose smallest segment holds at least MIN_SEGMENT_SHARE of the customers (the finest partition
-    that reproduces); across preprocessings, the pick whose space reproduces best on the way to it:
+    """Per preprocessing, the largest k whose stability reaches STABILITY_MIN by more than its standard
+    error (``Candidate.reproduces``: a k whose mean only grazes the line reproduces in some resamplings
+    and not in others, and would make the choice a coin flip on the seed) among the candidates whose
+    smallest segment holds at least MIN_SEGMENT_SHARE of the customers (the finest partition that
+    reproduces); across preprocessings, the pick whose space reproduces best on the way to it:
     the mean stability of its candidates from the smallest k up to the pick (a space with real groups
     in it reproduces at every k below its pick, one that does not only by chance at some).
     Split-half agreement is comparable across preprocessings; silhouettes of differently scaled spaces
@@ -336,7 +348,7 @@ def choose_model(candidates: list[Candidate]) -> Candidate:
     picks = []
     for name in dict.fromkeys(c.preprocessing for c in candidates):
         own = [c for c in candidates if c.preprocessing == name]
-        stable = [c for c in own if c.stability >= STABILITY_MIN and c.smallest_share >= MIN_SEGMENT_SHARE]
+        stable = [c for c in own if c.reproduces and c.smallest_share >= MIN_SEGMENT_SHARE]
         if stable:
             pick = max(stable, key=lambda c: c.clusters)
             picks.append((float(np.mean([c.stability for c in own if c.clusters <= pick.clusters])), pick))
@@ -651,12 +663,12 @@ def _keep_previous_shape(matrix: np.ndarray, previous: PreviousRun | None, rando
     rng = np.random.default_rng(random_state)
     sample = matrix[rng.choice(len(matrix), SELECTION_SAMPLE, replace=False)] if len(matrix) > SELECTION_SAMPLE \
         else matrix
-    stability = _stability(scaling.transform(sample), previous.clusters, rng)
+    stability, error = _stability(scaling.transform(sample), previous.clusters, rng)
     if stability < KEEP_MIN:
         log.warning("last month's %s k=%d no longer reproduces (stability %.3f < %.2f): choosing again",
                     previous.preprocessing, previous.clusters, stability, KEEP_MIN)
         return None
-    return Candidate(previous.preprocessing, previous.clusters, stability, None), scaling
+    return Candidate(previous.preprocessing, previous.clusters, stability, None, stability_error=error), scaling
 
 
 def write_run(conn, result: SegmentationResult, features: pd.DataFrame, fitted: Fit, mapping: dict[int, int],
@@ -665,8 +677,8 @@ def write_run(conn, result: SegmentationResult, features: pd.DataFrame, fitted: 
     thresholds = {s.label: s.outlier_threshold for s in result.segments}
     versions = {"scikit-learn": sklearn.__version__, "numpy": np.__version__, "pandas": pd.__version__}
     selection = {"rule": f"last month's shape and scaling while its stability >= {KEEP_MIN}; else per "
-                         f"preprocessing the largest k with stability >= {STABILITY_MIN}, across them the "
-                         "higher mean stability of the candidates up to that k",
+                         f"preprocessing the largest k with stability >= {STABILITY_MIN} by more than its "
+                         "standard error, across them the higher mean stability of the candidates up to that k",
                  "stability_half": STABILITY_HALF, "stability_resamples": STABILITY_RESAMPLES,
                  "month_complete": result.month_complete, "kept_last_months_shape": kept_shape,
                  "scaling": scaling_parameters(fitted.pipeline),

@@ -2,6 +2,7 @@
 month, one run per month, against a real Postgres."""
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -82,6 +83,11 @@ def test_choice_rule_takes_the_finest_stable_partition_of_the_more_stable_prepro
     # a segment smaller than MIN_SEGMENT_SHARE disqualifies its candidate
     tiny = segmentation.Candidate("signed_log_robust", 7, 0.97, 0.3, smallest_share=0.001)
     assert choose_model(candidates + [tiny]) == candidates[1]
+    # a finer k whose stability grazes the line within its standard error does not count
+    grazing = segmentation.Candidate("signed_log_robust", 8, 0.91, 0.3, stability_error=0.02)
+    assert choose_model(candidates + [grazing]) == candidates[1]
+    clear = replace(grazing, stability_error=0.005)
+    assert choose_model(candidates + [clear]) == clear
     # nothing reproduces: the most stable candidate
     shaky = [segmentation.Candidate("signed_log_robust", k, 0.5 + k / 100, 0.2) for k in (4, 5)]
     assert choose_model(shaky).clusters == 5
