@@ -65,6 +65,7 @@ from sklearn.metrics import (
 )
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, RobustScaler, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from warehouse.progress import Progress
 from warehouse.schema import require_schema
@@ -292,15 +293,24 @@ def _copy_out(conn, query: str, params: tuple, columns: dict[str, type | str]) -
 
 # -- 2. the model's shape, chosen by the data ----------------------------------------------------------
 
+def small_fits():
+    """One thread for the fits of a sample (the choice's and the keep check's hundreds of fits of at most
+    SELECTION_SAMPLE customers): on so few rows OpenMP's threads cost more than they save, and on a
+    machine busy with other work (an Airflow worker) their waiting made each fit about fifty times
+    slower (docs/benchmarks.md). The month's own fit, on every customer, keeps the threads."""
+    return threadpool_limits(1)
+
+
 def _stability(scaled: np.ndarray, clusters: int, rng: np.random.Generator) -> tuple[float, float]:
     """The mean split-half agreement over STABILITY_RESAMPLES splits and its standard error."""
     scores = []
-    for resample in range(STABILITY_RESAMPLES):
-        order = rng.permutation(len(scaled))
-        half = min(len(scaled) // 2, STABILITY_HALF)
-        left = _kmeans(clusters, resample).fit(scaled[order[:half]])
-        right = _kmeans(clusters, 1000 + resample).fit(scaled[order[half:2 * half]])
-        scores.append(adjusted_rand_score(left.predict(scaled), right.predict(scaled)))
+    with small_fits():
+        for resample in range(STABILITY_RESAMPLES):
+            order = rng.permutation(len(scaled))
+            half = min(len(scaled) // 2, STABILITY_HALF)
+            left = _kmeans(clusters, resample).fit(scaled[order[:half]])
+            right = _kmeans(clusters, 1000 + resample).fit(scaled[order[half:2 * half]])
+            scores.append(adjusted_rand_score(left.predict(scaled), right.predict(scaled)))
     return float(np.mean(scores)), float(np.std(scores, ddof=1) / np.sqrt(len(scores)))
 
 
@@ -323,7 +333,8 @@ def score_candidates(matrix: np.ndarray, random_state: int = 42) -> list[Candida
             if clusters >= len(matrix) // 2:
                 break
             # the smallest segment as the fit of the whole sample makes it (a half may miss an outlier)
-            labels = _kmeans(clusters, random_state).fit_predict(scaled)
+            with small_fits():
+                labels = _kmeans(clusters, random_state).fit_predict(scaled)
             stability, error = _stability(scaled, clusters, rng)
             silhouette = _silhouette(scaled, labels, random_state)
             smallest = float(np.bincount(labels, minlength=clusters).min() / len(labels))
