@@ -76,6 +76,12 @@ MIN_TRAINING_POSITIVES = 5
 REASON_MIN_LOG_ODDS = 0.5  # a feature is a reason when it raises the log-odds by at least this much
 MAX_REASONS = 3
 ACTIVITY_HORIZON_DAYS = 30
+# BG/NBD is fitted on a month's histories only when the oldest has been watched this many days. On a
+# bank's first, partial month (a catch-up whose history starts on the 31st) every history is a day
+# or two old: the likelihood is flat in the dropout parameters and the fit returns nonsense (r in the
+# tens of thousands; expected transactions NaN, or a division by zero when a lands on 1). Such a month
+# has no activity model: P(active) unknown, inactivity 0, as for a month of fewer than 10 histories.
+ACTIVITY_MIN_AGE_DAYS = 28
 Z_CLIP = 5.0
 # L2 strengths tried; the one with the best cross-validated AUC on the warehouse's own labels is kept
 REGULARISATION_GRID = (0.01, 0.03, 0.1, 0.3, 1.0)
@@ -288,8 +294,13 @@ class _MonthCache:
     def activity_params(self, month: pd.Timestamp) -> activity.BetaGeoParameters | None:
         if month not in self._activity:
             histories = self.histories(month)
-            self._activity[month] = activity.fit(histories["frequency"], histories["recency"], histories["age"]) \
-                if len(histories) >= 10 else None
+            watched = int(histories["age"].max()) if len(histories) else 0
+            if len(histories) >= 10 and watched >= ACTIVITY_MIN_AGE_DAYS:
+                self._activity[month] = activity.fit(histories["frequency"], histories["recency"], histories["age"])
+            else:
+                log.info("%s: no BG/NBD fit (%d histories, the oldest %d days; at least 10 and %d days needed)",
+                         f"{month:%Y-%m}", len(histories), watched, ACTIVITY_MIN_AGE_DAYS)
+                self._activity[month] = None
         return self._activity[month]
 
     def features(self, month: pd.Timestamp, params: activity.BetaGeoParameters | None = None) -> pd.DataFrame:

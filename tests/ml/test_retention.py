@@ -98,6 +98,24 @@ def test_a_learnt_model_puts_the_leavers_first():
     assert retention.ranking_metrics(labels.to_numpy(), scores)["auc"] > 0.95
 
 
+def test_a_month_of_histories_a_day_old_has_no_activity_model():
+    """A catch-up whose history starts on a month's last day: every history is 0 or 1 day old, on
+    which BG/NBD's fit is degenerate (expected transactions NaN); the month gets no activity model."""
+    first = pd.Timestamp("2026-07-31")
+    signals = synthetic_signals(months=MONTHS[:2])
+    july = signals["month_start_date"] == MONTHS[0]
+    signals.loc[july, "first_transaction_date"] = first
+    signals.loc[july, "last_transaction_date"] = first
+    signals.loc[july, "transaction_days"] = 1.0
+    cache = retention._MonthCache(signals)
+    assert cache.activity_params(MONTHS[0]) is None
+    features = cache.features(MONTHS[0])
+    assert features["inactivity"].eq(0).all() and features["expected_transaction_days_30d"].isna().all()
+    # a month later the histories are a month old: fitted, every customer's expectation a number
+    assert cache.activity_params(MONTHS[1]) is not None
+    assert cache.features(MONTHS[1])["expected_transaction_days_30d"].notna().all()
+
+
 def test_ranking_metrics_by_hand():
     # 10 customers, 2 leavers ranked 1st and 4th: AUC = (8 + 6) / 16; the top decile (1) holds one of 2
     labels = np.array([1, 0, 0, 1, 0, 0, 0, 0, 0, 0])
