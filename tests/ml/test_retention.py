@@ -123,3 +123,12 @@ def test_ranking_metrics_by_hand():
     metrics = retention.ranking_metrics(labels, scores)
     assert metrics["auc"] == pytest.approx(14 / 16)
     assert metrics["top_decile_lift"] == pytest.approx((1 / 1) / (2 / 10))
+
+
+def test_a_model_learns_from_at_most_the_latest_labelled_months(monkeypatch):
+    months = [pd.Timestamp(2026, m, 1) for m in range(1, 6)]
+    signals = synthetic_signals(customers=40, months=months)
+    # April is scored from January, February and March; with a window of two, February and March
+    assert retention.training_months(signals, months[3]) == months[:3]
+    monkeypatch.setattr(retention, "TRAINING_MONTHS_MAX", 2)
+    assert retention.training_months(signals, months[3]) == months[1:3]
