@@ -79,6 +79,7 @@ def bare_job(conn, month: dt.date, clusters: int) -> None:
     out = io.StringIO("".join(f"{customer}\t{label}\n" for customer, label in zip(frame["customer_id"], labels,
                                                                                    strict=True)))
     with conn.cursor() as cur:
+        cur.execute("drop table if exists bench_bare_labels")  # left by a run that was stopped
         cur.execute("create table bench_bare_labels (customer_id text, segment integer)")
         cur.copy_expert("copy bench_bare_labels from stdin", out)
         conn.commit()
