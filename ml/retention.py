@@ -135,12 +135,6 @@ class ChurnModel:
 SIGNAL_DATES = ("month_start_date", "month_end_date", "first_transaction_date", "last_transaction_date")
 SIGNAL_FLAGS = ("is_complete_month", "is_closed_in_month")
 SIGNAL_TEXT = ("customer_id", "rm_id")
-SIGNAL_NUMBERS = ("current_value_cny", "accounts_held", "tenure_days", "assets_under_management_cny",
-                  "month_end_assets_cny", "current_account_month_end_cny", "current_account_7_days_before_cny",
-                  "current_account_14_days_before_cny", "transaction_count", "transaction_days",
-                  "transactions_last_7_days", "prior_months_held", "prior_3_month_average_assets_cny",
-                  "prior_3_month_average_transactions", "prior_3_month_average_value_cny", "complaint_hours_open",
-                  "time_deposits_run_off")
 SIGNAL_COLUMNS = ("customer_id", "month_start_date", "month_end_date", "is_complete_month", "is_closed_in_month",
                   "rm_id", "current_value_cny", "accounts_held", "tenure_days", "assets_under_management_cny",
                   "month_end_assets_cny", "current_account_month_end_cny", "current_account_7_days_before_cny",
@@ -149,6 +143,8 @@ SIGNAL_COLUMNS = ("customer_id", "month_start_date", "month_end_date", "is_compl
                   "prior_3_month_average_assets_cny", "prior_3_month_average_transactions",
                   "prior_3_month_average_value_cny", "complaint_hours_open", "time_deposits_run_off",
                   "built_from_batch_id")
+SIGNAL_NUMBERS = tuple(c for c in SIGNAL_COLUMNS
+                       if c not in (*SIGNAL_DATES, *SIGNAL_FLAGS, *SIGNAL_TEXT, "built_from_batch_id"))
 
 
 def read_signals(conn, through: dt.date | None = None) -> pd.DataFrame:
