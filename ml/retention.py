@@ -39,6 +39,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.preprocessing import StandardScaler
 
 from ml import activity
+from warehouse.db import read_frame
 from warehouse.schema import require_schema
 
 log = logging.getLogger(__name__)
@@ -156,16 +157,12 @@ def read_signals(conn, through: dt.date | None = None) -> pd.DataFrame:
                          else c for c in SIGNAL_COLUMNS)
     query = (f"select {selected} from {SIGNALS} {'where month_start_date <= %s' if through else ''} "
              "order by month_start_date, customer_id")
-    buffer = io.BytesIO()
-    with conn.cursor() as cur:
-        bound = cur.mogrify(query, (through,)).decode() if through else query
-        cur.copy_expert(f"copy ({bound}) to stdout with (format csv)", buffer)
-    if not buffer.getbuffer().nbytes:
-        raise RuntimeError(f"{SIGNALS} is empty: run the customer-value dbt build first")
-    buffer.seek(0)
     types = {**dict.fromkeys(SIGNAL_TEXT, str), **dict.fromkeys(SIGNAL_DATES + SIGNAL_NUMBERS, "float64"),
              **dict.fromkeys(SIGNAL_FLAGS, "int8"), "built_from_batch_id": "int64"}
-    signals = pd.read_csv(buffer, header=None, names=list(SIGNAL_COLUMNS), dtype=types, engine="pyarrow")
+    signals = read_frame(conn, query, (through,) if through else None,
+                         {column: types[column] for column in SIGNAL_COLUMNS})
+    if signals.empty:
+        raise RuntimeError(f"{SIGNALS} is empty: run the customer-value dbt build first")
     for column in SIGNAL_DATES:
         signals[column] = pd.to_datetime(signals[column], unit="D").astype("datetime64[s]")
     for column in SIGNAL_FLAGS:

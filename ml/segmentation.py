@@ -67,6 +67,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, RobustScaler, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from warehouse.db import read_frame
 from warehouse.progress import Progress
 from warehouse.schema import require_schema
 
@@ -249,7 +250,7 @@ def months_to_segment(conn) -> list[dt.date]:
 
 def read_features(conn, month: dt.date) -> pd.DataFrame:
     """Features of every customer valued in ``month`` and not closed in it."""
-    return _features_frame(_require_rows(_copy_out(
+    return _features_frame(_require_rows(read_frame(
         conn, f"""select {', '.join(MART_COLUMNS)} from marts.customer_value_monthly
                   where month_start_date = %s and not is_closed_in_month order by customer_id""",
         (month,), MART_TYPES), month))
@@ -276,19 +277,6 @@ def _features_frame(frame: pd.DataFrame) -> pd.DataFrame:
     share = np.divide(digital, counts, out=np.zeros(len(frame)), where=counts > 0)
     frame.insert(FEATURES.index("digital_transaction_share") + 1, "digital_transaction_share", share)
     return frame
-
-
-def _copy_out(conn, query: str, params: tuple, columns: dict[str, type | str]) -> pd.DataFrame:
-    """The rows of ``query`` (its parameters bound by the driver) as a frame of ``columns``, by COPY as
-    CSV (about twice as fast as fetching rows; parsed by Arrow's multi-threaded CSV reader, a million
-    rows in about a third of pandas' time; decimal text parses to the nearest float, as float8 does)."""
-    buffer = io.BytesIO()
-    with conn.cursor() as cur:
-        cur.copy_expert(f"copy ({cur.mogrify(query, params).decode()}) to stdout with (format csv)", buffer)
-    if not buffer.getbuffer().nbytes:
-        return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in columns.items()})
-    buffer.seek(0)
-    return pd.read_csv(buffer, header=None, names=list(columns), dtype=columns, engine="pyarrow")
 
 
 # -- 2. the model's shape, chosen by the data ----------------------------------------------------------
@@ -524,7 +512,7 @@ def read_with_previous(conn, month: dt.date, previous: PreviousRun) -> tuple[pd.
     features that month (missing for a customer not segmented then), in one query: one pass over the
     month's rows instead of two reads and a join of a million customer ids in pandas."""
     before_types = {f"previous_{name}": kind for name, kind in MART_TYPES.items() if name != "customer_id"}
-    both = _require_rows(_copy_out(
+    both = _require_rows(read_frame(
         conn, f"""select {', '.join(f'v.{c}' for c in MART_COLUMNS)}, s.segment_id,
                          {', '.join(f'p.{c}' for c in MART_COLUMNS[1:])}
                   from marts.customer_value_monthly as v

@@ -101,3 +101,22 @@ def table_counts(conn, schema: str) -> dict[str, int]:
             cur.execute(sql.SQL("select count(*) from {}.{}").format(sql.Identifier(schema), sql.Identifier(name)))
             counts[name] = cur.fetchone()[0]
     return counts
+
+
+def read_frame(conn, query: str, params: tuple | None, columns: dict):
+    """The rows of ``query`` (its parameters bound by the driver) as a pandas frame of ``columns``
+    (name: dtype, in the query's order), by COPY as CSV: about twice as fast as fetching rows, and
+    parsed by Arrow's multi-threaded CSV reader (a million rows in about a third of pandas' time,
+    without a Python object per value; decimal text parses to the nearest float, as float8 does)."""
+    import io
+
+    import pandas as pd
+
+    buffer = io.BytesIO()
+    with conn.cursor() as cur:
+        bound = cur.mogrify(query, params).decode() if params else query
+        cur.copy_expert(f"copy ({bound}) to stdout with (format csv)", buffer)
+    if not buffer.getbuffer().nbytes:
+        return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in columns.items()})
+    buffer.seek(0)
+    return pd.read_csv(buffer, header=None, names=list(columns), dtype=columns, engine="pyarrow")
