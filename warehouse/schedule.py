@@ -25,6 +25,9 @@ CUSTOMER_SEGMENTS = Asset("warehouse://marts/customer_segments")
 RM_REPORTS = Asset("file://reports/rm")
 # the order a whole nightly run takes when the DAGs are run one after another (airflow dags test)
 PIPELINE_DAGS = ("bank_extract_load", "bank_customer_value", "bank_customer_segments", "bank_rm_reports")
+# bank_data_tests, every data test on every row (a night tests the rows it wrote): Sundays at 06:00 UTC,
+# after the night's run
+WEEKLY_DATA_TESTS = "0 6 * * 0"
 
 DEFAULT_START_DATE = "2026-07-01"
 

@@ -673,3 +673,41 @@ def test_a_nights_data_tests_read_the_rows_it_wrote_and_every_row_on_request(pip
                           select ctid, row_number() over (partition by account_id, business_date order by ctid) as n
                           from marts.fct_deposit_balances_daily) as d
                       where f.ctid = d.ctid and d.n > 1""")
+
+
+def test_a_nights_reconciliation_compares_the_dates_it_wrote_and_every_date_on_request(pipeline, db):
+    """The test reconciles_to_control on a night: a date whose fact no longer sums to its control total
+    fails it when the last build wrote that date; a date an earlier night wrote is left to the weekly
+    DAG bank_data_tests (every test on every row), which finds it."""
+    from warehouse.transform import DbtError, run_dbt
+
+    settings, env = pipeline
+    test = ["test", "--select", "fct_transactions,test_name:reconciles_to_control"]
+    db.execute("select min(business_date), max(business_date) from marts.fct_transactions")
+    first, last = db.fetchone()
+    assert first < last
+    pick = "select min(transaction_id) from marts.fct_transactions where business_date = %s"
+    move = "update marts.fct_transactions set amount_cny = amount_cny + %s where transaction_id = %s"
+    db.execute(pick, (first,))
+    [(old,)] = db.fetchall()
+    db.execute(pick, (last,))
+    [(new,)] = db.fetchall()
+    # the first date as an earlier night would have written it, and a cent off on it
+    db.execute("update marts.fct_transactions set built_from_batch_id = built_from_batch_id - 1 "
+               "where business_date = %s", (first,))
+    moved = [old]
+    db.execute(move, (0.01, old))
+    try:
+        run_dbt(test, settings)  # the night reconciles the dates its last build wrote: passes
+        with pytest.raises(RuntimeError, match="reconciles_to_control_fct_transactions"):
+            airflow_local.dags_test("bank_data_tests", LOGICAL_DATE, env)
+        moved.append(new)
+        db.execute(move, (0.01, new))  # a cent off on a date the last build wrote
+        with pytest.raises(DbtError, match="reconciles_to_control"):
+            run_dbt(test, settings)
+    finally:
+        for transaction_id in moved:
+            db.execute(move, (-0.01, transaction_id))
+        db.execute("update marts.fct_transactions set built_from_batch_id = built_from_batch_id + 1 "
+                   "where business_date = %s", (first,))
+    run_dbt([*test, "--vars", '{"test_every_row": true}'], settings)
