@@ -23,7 +23,6 @@ The simulator's ground truth is read by nobody here; ``ml/quality.py`` uses it o
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import logging
 import uuid
@@ -39,7 +38,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.preprocessing import StandardScaler
 
 from ml import activity
-from warehouse.db import read_frame
+from warehouse.db import read_frame, write_frame
 from warehouse.schema import require_schema
 
 log = logging.getLogger(__name__)
@@ -422,23 +421,16 @@ def score_churn_risk(conn, model_ids: list[str] | None = None) -> int:
         params = activity.BetaGeoParameters(**activity_model) if activity_model else None
         features = cache.features(month, params)
         scores, reasons = ChurnModel.from_dict(parameters).apply(features)
-        buffer = io.StringIO()
-        for customer_id, score, why, p, expected in zip(  # plain lists: iterating Arrow strings is slower
-                features.index.tolist(), np.asarray(scores).tolist(), reasons, features["p_active"].tolist(),
-                features["expected_transaction_days_30d"].tolist(), strict=True):
-            codes = "{" + ",".join(why) + "}"
-            buffer.write(f"{model_id}\t{customer_id}\t{month.date()}\t{score:.6f}\t{codes}\t"
-                         f"{_copy_value(p)}\t{_copy_value(expected)}\n")
-        buffer.seek(0)
         with conn.cursor() as cur:
             cur.execute("delete from ml.churn_scores where model_id = %s", (model_id,))
-            cur.copy_expert("copy ml.churn_scores (model_id, customer_id, month_start_date, churn_risk_score, "
-                            "churn_risk_reasons, p_active, expected_transaction_days_30d) from stdin", buffer)
+        write_frame(conn, "ml.churn_scores", pd.DataFrame({
+            "model_id": model_id, "customer_id": features.index.to_numpy(), "month_start_date": month.date(),
+            "churn_risk_score": np.asarray(scores, dtype=float),
+            "churn_risk_reasons": ["{" + ",".join(why) + "}" for why in reasons],
+            "p_active": features["p_active"].to_numpy(dtype=float),
+            "expected_transaction_days_30d": features["expected_transaction_days_30d"].to_numpy(dtype=float)}))
         log.info("churn scores of %s: %d customers, %d at risk >= 0.5", model_id, len(scores),
                  int((scores >= 0.5).sum()))
         written += len(scores)
     return written
 
-
-def _copy_value(value: float) -> str:
-    return "\\N" if value is None or np.isnan(value) else f"{value:.6f}"

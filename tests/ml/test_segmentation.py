@@ -95,6 +95,21 @@ def test_choice_rule_takes_the_finest_stable_partition_of_the_more_stable_prepro
         choose_model([])
 
 
+def test_the_keep_check_stops_once_settled_and_a_doubtful_shape_runs_every_split():
+    """The keep check (stability against KEEP_MIN) stops after KEEP_RESAMPLES_MIN splits when the
+    planted groups reproduce beyond doubt; on structureless data it runs all STABILITY_RESAMPLES, and
+    the choice's scoring (no line to settle above) always does."""
+    frame, _ = _customers(n=800)
+    scaled = segmentation.preprocessor("signed_log_standard").fit_transform(frame[list(FEATURES)].to_numpy())
+    rng = np.random.default_rng(0)
+    stability, error, splits = segmentation._stability(scaled, 4, rng, segmentation.KEEP_MIN)
+    assert splits == segmentation.KEEP_RESAMPLES_MIN and stability - 3 * error >= segmentation.KEEP_MIN
+    assert segmentation._stability(scaled, 4, rng)[2] == segmentation.STABILITY_RESAMPLES
+    noise = np.random.default_rng(1).normal(size=(800, 7))
+    stability, _, splits = segmentation._stability(noise, 6, rng, segmentation.KEEP_MIN)
+    assert splits == segmentation.STABILITY_RESAMPLES and stability < 0.9
+
+
 def test_a_segment_named_after_a_feature_stands_out_on_it():
     frame, groups = _customers()
     stands = [standing(frame, groups == g) for g in range(4)]
