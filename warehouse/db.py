@@ -131,7 +131,7 @@ def read_frame(conn, query: str, params: tuple | None, columns: dict):
     del buffer
     frame = table.to_pandas(self_destruct=True, split_blocks=True)
     del table
-    return frame.astype(columns, copy=False)
+    return frame.astype(columns)  # copy-on-write: no copy of a column already of its type
 
 
 def write_frame(conn, table: str, frame) -> None:
