@@ -172,8 +172,8 @@ def read_signals(conn, through: dt.date | None = None) -> pd.DataFrame:
 def activity_histories(signals: pd.DataFrame, month: pd.Timestamp) -> pd.DataFrame:
     """Each customer's BG/NBD history at ``month``'s end, in days: frequency, recency, age."""
     month_end = signals.loc[signals["month_start_date"] == month, "month_end_date"].max()
-    # the four columns of the months with transactions only: a copy of every column of every month up to
-    # ``month`` was the churn stage's peak (a catch-up's last month copies the whole year)
+    # the four columns of the months with transactions only, not a copy of every column of every month up
+    # to ``month`` (a catch-up's last month copied the whole year; the stage's peak is the signals' read)
     seen = signals.loc[(signals["month_start_date"] <= month) & (signals["transaction_days"] > 0),
                        ["customer_id", "first_transaction_date", "last_transaction_date", "transaction_days"]]
     seen = seen.groupby("customer_id").agg(
