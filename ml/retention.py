@@ -113,14 +113,25 @@ class ChurnModel:
 
     def contributions(self, features: pd.DataFrame) -> np.ndarray:
         """Each feature's part of each customer's log-odds, relative to the training average."""
-        z = np.column_stack([(features[f].to_numpy(float) - self.means[f]) / self.scales[f] for f in FEATURE_NAMES])
+        z = np.empty((len(features), len(FEATURE_NAMES)))  # one customers x features array, worked in place
+        for j, f in enumerate(FEATURE_NAMES):
+            np.subtract(features[f].to_numpy(float), self.means[f], out=z[:, j])
+            z[:, j] /= self.scales[f]
         if self.kind == "logistic":  # a feature far outside what the model was trained on counts as its edge
-            z = z.clip(-Z_CLIP, Z_CLIP)
-        return z * np.array([self.coefficients[f] for f in FEATURE_NAMES])
+            np.clip(z, -Z_CLIP, Z_CLIP, out=z)
+        z *= np.array([self.coefficients[f] for f in FEATURE_NAMES])
+        return z
+
+    def _scores(self, parts: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(self.intercept + parts.sum(axis=1))))
+
+    def scores(self, features: pd.DataFrame) -> np.ndarray:
+        """The customers' scores without their reasons (a training set's ranking metrics)."""
+        return self._scores(self.contributions(features))
 
     def apply(self, features: pd.DataFrame) -> tuple[np.ndarray, list[list[str]]]:
         parts = self.contributions(features)
-        scores = 1.0 / (1.0 + np.exp(-(self.intercept + parts.sum(axis=1))))
+        scores = self._scores(parts)
         reasons = []
         codes = [FEATURES[f] for f in FEATURE_NAMES]
         for row in parts:
@@ -134,9 +145,9 @@ class ChurnModel:
 # CSV reader parses every column to a number in native code (no Python object per value).
 SIGNAL_DATES = ("month_start_date", "month_end_date", "first_transaction_date", "last_transaction_date")
 SIGNAL_FLAGS = ("is_complete_month", "is_closed_in_month")
-SIGNAL_TEXT = ("customer_id", "rm_id")
+SIGNAL_TEXT = ("customer_id",)
 SIGNAL_COLUMNS = ("customer_id", "month_start_date", "month_end_date", "is_complete_month", "is_closed_in_month",
-                  "rm_id", "current_value_cny", "accounts_held", "tenure_days", "assets_under_management_cny",
+                  "current_value_cny", "accounts_held", "tenure_days", "assets_under_management_cny",
                   "month_end_assets_cny", "current_account_month_end_cny", "current_account_7_days_before_cny",
                   "current_account_14_days_before_cny", "transaction_count", "transaction_days",
                   "transactions_last_7_days", "first_transaction_date", "last_transaction_date", "prior_months_held",
@@ -147,21 +158,25 @@ SIGNAL_NUMBERS = tuple(c for c in SIGNAL_COLUMNS
                        if c not in (*SIGNAL_DATES, *SIGNAL_FLAGS, *SIGNAL_TEXT, "built_from_batch_id"))
 
 
-def read_signals(conn, through: dt.date | None = None) -> pd.DataFrame:
-    """Every customer-month of the signals model up to ``through`` (a month start), oldest first.
+def read_signals(conn, since: dt.date | None = None, through: dt.date | None = None) -> pd.DataFrame:
+    """Every customer-month of the signals model from ``since`` to ``through`` (month starts, both
+    included; None: no bound), oldest first.
 
     Read by COPY as CSV and parsed by Arrow: fetching rows built a Python object per value, and at
     100,000 customers x 13 months (1.3M rows) the churn stage peaked at 2.4 GB for a frame of 250 MB."""
     selected = ", ".join(f"{c} - date '1970-01-01'" if c in SIGNAL_DATES else f"{c}::int" if c in SIGNAL_FLAGS
                          else c for c in SIGNAL_COLUMNS)
-    query = (f"select {selected} from {SIGNALS} {'where month_start_date <= %s' if through else ''} "
+    bounds = {"month_start_date >= %s": since, "month_start_date <= %s": through}
+    where = " and ".join(test for test, value in bounds.items() if value is not None)
+    params = tuple(value for value in bounds.values() if value is not None)
+    query = (f"select {selected} from {SIGNALS} {'where ' + where if where else ''} "
              "order by month_start_date, customer_id")
     types = {**dict.fromkeys(SIGNAL_TEXT, str), **dict.fromkeys(SIGNAL_DATES + SIGNAL_NUMBERS, "float64"),
              **dict.fromkeys(SIGNAL_FLAGS, "int8"), "built_from_batch_id": "int64"}
-    signals = read_frame(conn, query, (through,) if through else None,
-                         {column: types[column] for column in SIGNAL_COLUMNS})
+    signals = read_frame(conn, query, params or None, {column: types[column] for column in SIGNAL_COLUMNS})
     if signals.empty:
-        raise RuntimeError(f"{SIGNALS} is empty: run the customer-value dbt build first")
+        raise RuntimeError(f"{SIGNALS} has no month from {since or 'the first'} to {through or 'the last'}: "
+                           "run the customer-value dbt build first")
     for column in SIGNAL_DATES:
         signals[column] = pd.to_datetime(signals[column], unit="D").astype("datetime64[s]")
     for column in SIGNAL_FLAGS:
@@ -169,28 +184,70 @@ def read_signals(conn, through: dt.date | None = None) -> pd.DataFrame:
     return signals
 
 
-def activity_histories(signals: pd.DataFrame, month: pd.Timestamp) -> pd.DataFrame:
-    """Each customer's BG/NBD history at ``month``'s end, in days: frequency, recency, age."""
+def signal_months(conn) -> pd.DataFrame:
+    """One row per month of the signals model, by month start: whether it is complete, and the batch
+    its signals were last built from. Read before any signal, to choose the months a run reads."""
+    with conn.cursor() as cur:
+        cur.execute(f"""select month_start_date, bool_and(is_complete_month), max(built_from_batch_id)
+                        from {SIGNALS} group by month_start_date order by month_start_date""")
+        rows = cur.fetchall()
+    if not rows:
+        raise RuntimeError(f"{SIGNALS} is empty: run the customer-value dbt build first")
+    return pd.DataFrame(rows, columns=["month_start_date", "is_complete_month", "built_from_batch_id"]).assign(
+        month_start_date=lambda f: pd.to_datetime(f["month_start_date"])).set_index("month_start_date")
+
+
+# A customer's BG/NBD history is the fold of these columns over the months with a transaction.
+HISTORY_COLUMNS = ["customer_id", "first_transaction_date", "last_transaction_date", "transaction_days"]
+
+
+def fold_histories(seen: pd.DataFrame) -> pd.DataFrame:
+    """``seen`` (rows of HISTORY_COLUMNS) folded to one row per customer: first and last transaction
+    date, transaction days. Folding folded rows again gives the same: a month's history is the fold
+    of the months before a run's window (read as one row per customer) and the window's months."""
+    return seen.groupby("customer_id").agg(
+        first_transaction_date=("first_transaction_date", "min"),
+        last_transaction_date=("last_transaction_date", "max"),
+        transaction_days=("transaction_days", "sum")).reset_index()
+
+
+def read_histories_before(conn, month: dt.date) -> pd.DataFrame:
+    """The BG/NBD histories folded over the months before ``month``, one row per customer, folded in
+    the database (``fold_histories`` in SQL): a run reads its window's months whole and no more."""
+    query = (f"select customer_id, min(first_transaction_date) - date '1970-01-01', "
+             f"max(last_transaction_date) - date '1970-01-01', sum(transaction_days) from {SIGNALS} "
+             "where month_start_date < %s and transaction_days > 0 group by customer_id order by customer_id")
+    before = read_frame(conn, query, (month,), dict(zip(HISTORY_COLUMNS, (str, "float64", "float64", "float64"),
+                                                        strict=True)))
+    for column in ("first_transaction_date", "last_transaction_date"):
+        before[column] = pd.to_datetime(before[column], unit="D").astype("datetime64[s]")
+    return before
+
+
+def activity_histories(signals: pd.DataFrame, month: pd.Timestamp, before: pd.DataFrame | None = None
+                       ) -> pd.DataFrame:
+    """Each customer's BG/NBD history at ``month``'s end, in days: frequency, recency, age. ``before``:
+    the histories folded over the months before those ``signals`` holds (``read_histories_before``)."""
     month_end = signals.loc[signals["month_start_date"] == month, "month_end_date"].max()
-    # the four columns of the months with transactions only, not a copy of every column of every month up
-    # to ``month`` (a catch-up's last month copied the whole year; the stage's peak is the signals' read)
-    seen = signals.loc[(signals["month_start_date"] <= month) & (signals["transaction_days"] > 0),
-                       ["customer_id", "first_transaction_date", "last_transaction_date", "transaction_days"]]
-    seen = seen.groupby("customer_id").agg(
-        first=("first_transaction_date", "min"), last=("last_transaction_date", "max"),
-        days=("transaction_days", "sum"))
+    # the four columns of the months with transactions only, not a copy of every column of every month
+    seen = signals.loc[(signals["month_start_date"] <= month) & (signals["transaction_days"] > 0), HISTORY_COLUMNS]
+    seen = fold_histories(pd.concat([before, seen]) if before is not None and len(before) else seen)
+    seen = seen.set_index("customer_id")
     return pd.DataFrame({
-        "frequency": seen["days"] - 1,
-        "recency": (seen["last"] - seen["first"]).dt.days,
-        "age": (month_end - seen["first"]).dt.days,
-        "last_transaction_date": seen["last"],
+        "frequency": seen["transaction_days"] - 1,
+        "recency": (seen["last_transaction_date"] - seen["first_transaction_date"]).dt.days,
+        "age": (month_end - seen["first_transaction_date"]).dt.days,
+        "last_transaction_date": seen["last_transaction_date"],
     })
 
 
 def month_features(signals: pd.DataFrame, month: pd.Timestamp, activity_params: activity.BetaGeoParameters | None,
                    histories: pd.DataFrame) -> pd.DataFrame:
-    """The model's features for the customers live at ``month``'s end (not closed in it), by customer."""
-    rows = signals[(signals["month_start_date"] == month) & ~signals["is_closed_in_month"]].set_index("customer_id")
+    """The model's features for the customers live at ``month``'s end (not closed in it), by customer.
+
+    Worked on positions, the customer ids put on at the end: numpy's look-ups on a Series indexed by
+    text made pandas hash the index into a Python string per customer, kept with each cached month."""
+    rows = signals[(signals["month_start_date"] == month) & ~signals["is_closed_in_month"]].reset_index(drop=True)
     days = ((rows["month_end_date"] - rows["month_start_date"]).dt.days + 1).astype(float)
     aum = rows["assets_under_management_cny"]
     prior_aum = rows["prior_3_month_average_assets_cny"]
@@ -208,12 +265,13 @@ def month_features(signals: pd.DataFrame, month: pd.Timestamp, activity_params: 
     f["late_month_activity_drop"] = np.log((tx_rate + 0.1) / (rows["transactions_last_7_days"] / 7 + 0.1))
     prior_rate = rows["prior_3_month_average_transactions"].fillna(0) / 30.4
     f["activity_drop"] = np.where(has_prior, np.log((prior_rate + 0.1) / (tx_rate + 0.1)), 0.0)
-    h = histories.reindex(rows.index)
+    h = histories.reindex(rows["customer_id"]).set_axis(rows.index)
     known = h["frequency"].notna()
     p_active = pd.Series(np.nan, index=rows.index)
     expected = pd.Series(np.nan, index=rows.index)
     if activity_params is not None and known.any():
-        args = (h.loc[known, "frequency"], h.loc[known, "recency"], h.loc[known, "age"])
+        args = (h.loc[known, "frequency"].to_numpy(), h.loc[known, "recency"].to_numpy(),
+                h.loc[known, "age"].to_numpy())
         p_active[known] = activity.probability_active(activity_params, *args)
         expected[known] = activity.expected_transactions(activity_params, ACTIVITY_HORIZON_DAYS, *args)
     f["inactivity"] = (1 - p_active).fillna(0.0)
@@ -228,7 +286,7 @@ def month_features(signals: pd.DataFrame, month: pd.Timestamp, activity_params: 
     f["accounts_held"] = rows["accounts_held"].astype(float)
     f["p_active"] = p_active
     f["expected_transaction_days_30d"] = expected
-    return f
+    return f.set_axis(pd.Index(rows["customer_id"], name="customer_id"))
 
 
 def outcomes(signals: pd.DataFrame, month: pd.Timestamp) -> pd.Series:
@@ -244,10 +302,14 @@ def outcomes(signals: pd.DataFrame, month: pd.Timestamp) -> pd.Series:
     return (closed | collapsed).astype(int)
 
 
-def training_months(signals: pd.DataFrame, month: pd.Timestamp) -> list[pd.Timestamp]:
+def month_completeness(signals: pd.DataFrame) -> pd.Series:
+    """Whether each month of ``signals`` is complete, by month start (``signal_months`` in memory)."""
+    return signals.groupby("month_start_date")["is_complete_month"].all()
+
+
+def training_months(complete: pd.Series, month: pd.Timestamp) -> list[pd.Timestamp]:
     """The latest TRAINING_MONTHS_MAX month ends before ``month`` whose following month is complete
-    and no later than ``month``."""
-    complete = signals.groupby("month_start_date")["is_complete_month"].all()
+    and no later than ``month`` (``complete``: by month start, as ``month_completeness`` gives)."""
     labelled = [m for m in complete.index if m < month and complete.get(m + pd.DateOffset(months=1), False)]
     return labelled[-TRAINING_MONTHS_MAX:]
 
@@ -260,10 +322,12 @@ def prior_model() -> ChurnModel:
 def fit_model(features: pd.DataFrame, labels: pd.Series, strength: float | None = None) -> tuple[ChurnModel, dict]:
     """Standardise, clip, and fit an L2 logistic regression; its strength (unless given) chosen by
     cross-validated AUC, on every positive and at most CV_MAX_NEGATIVES negatives (a fixed sample)."""
-    matrix = features[list(FEATURE_NAMES)].to_numpy(float)
-    scaler = StandardScaler().fit(matrix)
+    z = features[list(FEATURE_NAMES)].to_numpy(float, copy=True)
+    scaler = StandardScaler().fit(z)
     scales = np.where(scaler.scale_ > 1e-6, scaler.scale_, 1.0)
-    z = ((matrix - scaler.mean_) / scales).clip(-Z_CLIP, Z_CLIP)
+    z -= scaler.mean_  # in place: the training matrix is the stage's largest array (docs/scaling.md)
+    z /= scales
+    np.clip(z, -Z_CLIP, Z_CLIP, out=z)
     y = labels.to_numpy()
     selection: dict = {}
     if strength is None:
@@ -295,17 +359,47 @@ def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float |
 
 
 class _MonthCache:
-    """Features of each month end, with that month's own BG/NBD fit (computed once per run)."""
+    """The months a run holds: every signal of a window of months, the BG/NBD histories folded over the
+    months before it, and each held month end's features with that month's own BG/NBD fit (computed
+    once per run).
 
-    def __init__(self, signals: pd.DataFrame):
+    ``hold`` moves the window forward as a run goes from month to month. The night's model reads its
+    training window (about 8 months), not the whole history: at 100,000 customers after a year the
+    stage peaked at 1,093 MB with all 13 months read (docs/scaling.md)."""
+
+    def __init__(self, signals: pd.DataFrame, before: pd.DataFrame | None = None):
         self.signals = signals
+        self.before = before  # None: ``signals`` starts at the first month
         self._features: dict[pd.Timestamp, pd.DataFrame] = {}
         self._activity: dict[pd.Timestamp, activity.BetaGeoParameters | None] = {}
         self._histories: dict[pd.Timestamp, pd.DataFrame] = {}
 
+    @classmethod
+    def read(cls, conn, since: pd.Timestamp, through: pd.Timestamp) -> _MonthCache:
+        return cls(read_signals(conn, since.date(), through.date()), read_histories_before(conn, since.date()))
+
+    def hold(self, conn, since: pd.Timestamp, through: pd.Timestamp) -> _MonthCache:
+        """The window moved to the months from ``since`` to ``through``: the months before ``since``
+        folded into the histories and let go, the months after the held ones read. A window that moves
+        back is read again."""
+        held = self.signals["month_start_date"]
+        first, last = held.min(), held.max()
+        if since < first:
+            return _MonthCache.read(conn, since, through)
+        leaving = held < since
+        if leaving.any():
+            gone = self.signals.loc[leaving & (self.signals["transaction_days"] > 0), HISTORY_COLUMNS]
+            self.before = fold_histories(pd.concat([self.before, gone]) if self.before is not None else gone)
+            self.signals = self.signals.loc[~leaving].reset_index(drop=True)
+            self.forget_before(since)
+        if through > last:
+            self.signals = pd.concat([self.signals, read_signals(conn, (last + pd.DateOffset(months=1)).date(),
+                                                                 through.date())], ignore_index=True)
+        return self
+
     def histories(self, month: pd.Timestamp) -> pd.DataFrame:
         if month not in self._histories:
-            self._histories[month] = activity_histories(self.signals, month)
+            self._histories[month] = activity_histories(self.signals, month, self.before)
         return self._histories[month]
 
     def activity_params(self, month: pd.Timestamp) -> activity.BetaGeoParameters | None:
@@ -324,23 +418,22 @@ class _MonthCache:
         if month not in self._features:
             params = params or self.activity_params(month)
             self._features[month] = month_features(self.signals, month, params, self.histories(month))
+            self._histories.pop(month)  # read only by the month's features and BG/NBD fit, both done
         return self._features[month]
 
     def forget_before(self, month: pd.Timestamp) -> None:
-        """Drop the months before ``month``: a catch-up of a year holds a training window's months, not all
-        of them (at 100,000 customers x 13 months each month's features and histories are about 20 MB)."""
+        """Drop what was computed for the months before ``month``."""
         for kept in (self._features, self._activity, self._histories):
             for old in [m for m in kept if m < month]:
                 del kept[old]
 
 
-def _months_to_model(conn, signals: pd.DataFrame) -> list[pd.Timestamp]:
+def _months_to_model(conn, months: pd.DataFrame) -> list[pd.Timestamp]:
     """Months whose signals were built from a batch no model of that month was trained on."""
     with conn.cursor() as cur:
         cur.execute("select month_start_date, signals_batch_id from ml.churn_models")
         modelled = {(pd.Timestamp(m), b) for m, b in cur.fetchall()}
-    built = signals.groupby("month_start_date")["built_from_batch_id"].max()
-    return [m for m, batch in built.items() if (m, batch) not in modelled]
+    return [m for m, batch in months["built_from_batch_id"].items() if (m, batch) not in modelled]
 
 
 @dataclass(frozen=True)
@@ -355,24 +448,25 @@ class MonthModel:
 
 
 def fit_for_month(signals: pd.DataFrame, month: pd.Timestamp, cache: _MonthCache | None = None) -> MonthModel:
-    """The model that scores ``month``'s end, from the month ends before it whose outcome it already knew."""
+    """The model that scores ``month``'s end, from the month ends before it whose outcome it already knew.
+    ``signals`` holds those month ends and ``month`` at least (``cache``'s, when given)."""
     cache = cache or _MonthCache(signals)
-    history = training_months(signals, month)
-    frames = [(cache.features(m)[list(FEATURE_NAMES)], outcomes(signals, m)) for m in history]
+    history = training_months(month_completeness(signals), month)
+    frames = [(cache.features(m), outcomes(signals, m)) for m in history]  # concatenated once, no copy each
     features = pd.concat([f for f, _ in frames]) if frames else pd.DataFrame(columns=FEATURE_NAMES)
     labels = pd.concat([y for _, y in frames]) if frames else pd.Series(dtype=int)
     positives = int(labels.sum())
     metrics: dict = {}
     if positives >= MIN_TRAINING_POSITIVES:
         model, metrics["selection"] = fit_model(features, labels)
-        metrics["training"] = ranking_metrics(labels.to_numpy(), model.apply(features)[0])
-        earlier = frames[:-1]
-        if sum(int(y.sum()) for _, y in earlier) >= MIN_TRAINING_POSITIVES:
-            # the latest labelled month, held out of a model fit on the ones before it
-            check, _ = fit_model(pd.concat([f for f, _ in earlier]), pd.concat([y for _, y in earlier]),
+        metrics["training"] = ranking_metrics(labels.to_numpy(), model.scores(features))
+        earlier = len(labels) - len(frames[-1][1])  # the latest labelled month is the training set's last rows
+        if int(labels.iloc[:earlier].sum()) >= MIN_TRAINING_POSITIVES:
+            # held out of a model fit on the months before it
+            check, _ = fit_model(features.iloc[:earlier], labels.iloc[:earlier],
                                  metrics["selection"]["regularisation_c"])
             metrics["holdout"] = {"month": f"{history[-1]:%Y-%m}", **ranking_metrics(
-                frames[-1][1].to_numpy(), check.apply(frames[-1][0])[0])}
+                frames[-1][1].to_numpy(), check.scores(frames[-1][0]))}
     else:
         model = prior_model()
     return MonthModel(month, model, history, len(labels), positives, metrics, cache.activity_params(month))
@@ -381,18 +475,18 @@ def fit_for_month(signals: pd.DataFrame, month: pd.Timestamp, cache: _MonthCache
 def train_churn_models(conn, months: list[dt.date] | None = None) -> list[str]:
     """Fit a model for each month that needs one (or those given) and write them (caller commits)."""
     require_schema(conn)
-    signals = read_signals(conn)
-    targets = sorted(pd.Timestamp(m) for m in months) if months else _months_to_model(conn, signals)
-    cache = _MonthCache(signals)
+    held = signal_months(conn)
+    targets = sorted(pd.Timestamp(m) for m in months) if months else _months_to_model(conn, held)
+    cache = None
     versions = {"scikit-learn": sklearn.__version__, "scipy": scipy.__version__, "numpy": np.__version__,
                 "pandas": pd.__version__}
     model_ids = []
-    for index, month in enumerate(targets):
-        fitted = fit_for_month(signals, month, cache)
-        if index + 1 < len(targets):  # the next model reads its training window and later months only
-            following = targets[index + 1]
-            cache.forget_before(min(training_months(signals, following), default=following))
-        month_rows = signals[signals["month_start_date"] == month]
+    for month in targets:
+        # the window: the month's training months and the month (histories before it folded in SQL)
+        since = min(training_months(held["is_complete_month"], month), default=month)
+        cache = cache.hold(conn, since, month) if cache else _MonthCache.read(conn, since, month)
+        fitted = fit_for_month(cache.signals, month, cache)
+        month_rows = cache.signals[cache.signals["month_start_date"] == month]
         model_id = f"churn-{month:%Y-%m}-{uuid.uuid4().hex[:12]}"
         history = [f"{m:%Y-%m}" for m in fitted.training_months]
         with conn.cursor() as cur:
@@ -426,11 +520,11 @@ def score_churn_risk(conn, model_ids: list[str] | None = None) -> int:
     if not todo:
         log.info("no churn model waits for scores")
         return 0
-    signals = read_signals(conn, max(m for _, m, _, _ in todo))
-    cache = _MonthCache(signals)
+    cache = None
     written = 0
     for model_id, month, parameters, activity_model in todo:
         month = pd.Timestamp(month)
+        cache = cache.hold(conn, month, month) if cache else _MonthCache.read(conn, month, month)
         params = activity.BetaGeoParameters(**activity_model) if activity_model else None
         features = cache.features(month, params)
         scores, reasons = ChurnModel.from_dict(parameters).apply(features)

@@ -195,6 +195,26 @@ def test_a_churn_model_per_month_end_scores_every_live_customer(db):
     assert db.fetchall() == []
 
 
+def test_a_churn_run_reads_its_window_and_the_earlier_histories_folded_in_sql(db):
+    """The churn stage reads the months it models whole and the months before them as one BG/NBD history
+    per customer, folded by Postgres: the same features as a read of every month."""
+    import pandas as pd
+
+    from ml import retention
+
+    connection = db.connection
+    august = pd.Timestamp("2026-08-01")
+    everything = retention._MonthCache(retention.read_signals(connection))
+    window = retention._MonthCache.read(connection, august, august)
+    assert set(window.signals["month_start_date"]) == {august} and len(window.before) > 100
+    july = everything.signals[everything.signals["month_start_date"] < august]
+    pd.testing.assert_frame_equal(window.before, retention.fold_histories(
+        july.loc[july["transaction_days"] > 0, retention.HISTORY_COLUMNS]))
+    pd.testing.assert_frame_equal(window.features(august), everything.features(august))
+    assert retention.signal_months(connection)["is_complete_month"].to_dict() == \
+        retention.month_completeness(everything.signals).to_dict()
+
+
 def test_the_model_quality_report_is_written_from_the_ground_truth(pipeline, tiny_bank, tmp_path):
     import subprocess
     import sys

@@ -64,9 +64,9 @@ def test_it_trains_only_on_month_ends_whose_following_month_is_complete():
     complete = {MONTHS[0]: True, MONTHS[1]: True, MONTHS[2]: False, MONTHS[3]: False}
     signals = synthetic_signals(months=MONTHS[:3], complete=complete)
     # September is open: August's outcome (closures in September) is not known yet
-    assert retention.training_months(signals, MONTHS[2]) == [MONTHS[0]]
-    assert retention.training_months(signals, MONTHS[1]) == [MONTHS[0]]
-    assert retention.training_months(signals, MONTHS[0]) == []
+    assert retention.training_months(retention.month_completeness(signals), MONTHS[2]) == [MONTHS[0]]
+    assert retention.training_months(retention.month_completeness(signals), MONTHS[1]) == [MONTHS[0]]
+    assert retention.training_months(retention.month_completeness(signals), MONTHS[0]) == []
     with pytest.raises(ValueError, match="no outcome for 2026-09 yet"):
         retention.outcomes(signals, MONTHS[2])
 
@@ -129,6 +129,35 @@ def test_a_model_learns_from_at_most_the_latest_labelled_months(monkeypatch):
     months = [pd.Timestamp(2026, m, 1) for m in range(1, 6)]
     signals = synthetic_signals(customers=40, months=months)
     # April is scored from January, February and March; with a window of two, February and March
-    assert retention.training_months(signals, months[3]) == months[:3]
+    assert retention.training_months(retention.month_completeness(signals), months[3]) == months[:3]
     monkeypatch.setattr(retention, "TRAINING_MONTHS_MAX", 2)
-    assert retention.training_months(signals, months[3]) == months[1:3]
+    assert retention.training_months(retention.month_completeness(signals), months[3]) == months[1:3]
+
+
+def test_a_window_of_months_with_the_earlier_histories_folded_gives_the_same_features(monkeypatch):
+    """A run holds its training window, not the whole history: the months before it are folded to one
+    BG/NBD history per customer. The features must be those of a run that read every month."""
+    months = [pd.Timestamp(2026, m, 1) for m in range(1, 6)]
+    signals = synthetic_signals(customers=60, months=months)
+    # some customers transact only in the months the window leaves out, or never
+    quiet = signals["customer_id"].isin(["C0001", "C0002"]) & (signals["month_start_date"] >= months[2])
+    signals.loc[quiet, ["transaction_days", "first_transaction_date", "last_transaction_date"]] = (0.0, pd.NaT, pd.NaT)
+    never = signals["customer_id"] == "C0003"
+    signals.loc[never, ["transaction_days", "first_transaction_date", "last_transaction_date"]] = (0.0, pd.NaT, pd.NaT)
+    everything = retention._MonthCache(signals)
+    earlier = signals["month_start_date"] < months[2]
+    folded = retention.fold_histories(signals.loc[earlier & (signals["transaction_days"] > 0),
+                                                  retention.HISTORY_COLUMNS])
+    window = retention._MonthCache(signals[~earlier].reset_index(drop=True), folded)
+    slid = retention._MonthCache(signals.copy()).hold(None, months[2], months[4])  # reads nothing: all held
+    for month in months[2:]:
+        expected = everything.features(month)
+        assert expected.loc["C0001", "days_since_last_transaction"] >= 31  # its last transaction is a fold's
+        pd.testing.assert_frame_equal(window.features(month), expected)
+        pd.testing.assert_frame_equal(slid.features(month), expected)
+    assert slid.signals["month_start_date"].min() == months[2]
+    # a window from the first training month learns the same model as a run that read every month
+    monkeypatch.setattr(retention, "TRAINING_MONTHS_MAX", 2)
+    assert retention.training_months(retention.month_completeness(signals), months[4]) == months[2:4]
+    assert retention.fit_for_month(window.signals, months[4], window).model == \
+        retention.fit_for_month(signals, months[4]).model
