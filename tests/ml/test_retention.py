@@ -161,3 +161,21 @@ def test_a_window_of_months_with_the_earlier_histories_folded_gives_the_same_fea
     assert retention.training_months(retention.month_completeness(signals), months[4]) == months[2:4]
     assert retention.fit_for_month(window.signals, months[4], window).model == \
         retention.fit_for_month(signals, months[4]).model
+
+
+def test_reasons_by_hand_largest_first_each_code_once_at_most_three():
+    """Log-odds parts set by hand (a model of unit weights, no centring): the reasons are the codes of
+    the parts of at least 0.5, largest first; two features with one code give it once."""
+    model = retention.ChurnModel("prior", 0.0, dict.fromkeys(retention.FEATURE_NAMES, 1.0),
+                                 dict.fromkeys(retention.FEATURE_NAMES, 0.0), dict.fromkeys(retention.FEATURE_NAMES, 1.0))
+    rows = pd.DataFrame(0.0, index=["A", "B", "C"], columns=list(retention.FEATURE_NAMES))
+    rows.loc["A", ["current_account_week_drop", "current_account_fortnight_drop", "activity_drop",
+                   "late_month_activity_drop", "inactivity", "complaint_hours"]] = [2.0, 1.5, 1.0, 0.9, 0.8, 0.7]
+    rows.loc["B", ["tenure_years", "value_drop"]] = [5.0, 0.4]  # tenure is never a reason; 0.4 is under the line
+    rows.loc["C", ["complaint_hours", "balance_trend_drop"]] = [0.6, 0.5]
+    scores, reasons = model.apply(rows)
+    assert reasons == [["current_account_emptying", "activity_drop", "low_p_active"], [],
+                       ["complaints", "balances_falling"]]
+    # by hand: A's log-odds 2.0 + 1.5 + 1.0 + 0.9 + 0.8 + 0.7 = 6.9
+    assert scores[0] == pytest.approx(1 / (1 + np.exp(-6.9)))
+    assert np.array_equal(model.scores(rows), scores)
