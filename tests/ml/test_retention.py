@@ -166,8 +166,9 @@ def test_a_window_of_months_with_the_earlier_histories_folded_gives_the_same_fea
 def test_reasons_by_hand_largest_first_each_code_once_at_most_three():
     """Log-odds parts set by hand (a model of unit weights, no centring): the reasons are the codes of
     the parts of at least 0.5, largest first; two features with one code give it once."""
-    model = retention.ChurnModel("prior", 0.0, dict.fromkeys(retention.FEATURE_NAMES, 1.0),
-                                 dict.fromkeys(retention.FEATURE_NAMES, 0.0), dict.fromkeys(retention.FEATURE_NAMES, 1.0))
+    names = retention.FEATURE_NAMES
+    model = retention.ChurnModel("prior", 0.0, dict.fromkeys(names, 1.0), dict.fromkeys(names, 0.0),
+                                 dict.fromkeys(names, 1.0))
     rows = pd.DataFrame(0.0, index=["A", "B", "C"], columns=list(retention.FEATURE_NAMES))
     rows.loc["A", ["current_account_week_drop", "current_account_fortnight_drop", "activity_drop",
                    "late_month_activity_drop", "inactivity", "complaint_hours"]] = [2.0, 1.5, 1.0, 0.9, 0.8, 0.7]
