@@ -246,8 +246,16 @@ def activity_histories(signals: pd.DataFrame, month: pd.Timestamp, before: pd.Da
     month_end = signals.loc[signals["month_start_date"] == month, "month_end_date"].max()
     # the four columns of the months with transactions only, not a copy of every column of every month
     seen = signals.loc[(signals["month_start_date"] <= month) & (signals["transaction_days"] > 0), HISTORY_COLUMNS]
-    seen = fold_histories(pd.concat([before, seen]) if before is not None and len(before) else seen)
-    seen = seen.set_index("customer_id")
+    return histories_at(_fold_onto(before, seen), month_end)
+
+
+def _fold_onto(before: pd.DataFrame | None, seen: pd.DataFrame) -> pd.DataFrame:
+    return fold_histories(pd.concat([before, seen]) if before is not None and len(before) else seen)
+
+
+def histories_at(folded: pd.DataFrame, month_end: pd.Timestamp) -> pd.DataFrame:
+    """The BG/NBD histories at ``month_end`` of ``folded`` (``fold_histories``), by customer."""
+    seen = folded.set_index("customer_id")
     return pd.DataFrame({
         "frequency": seen["transaction_days"] - 1,
         "recency": (seen["last_transaction_date"] - seen["first_transaction_date"]).dt.days,
@@ -356,6 +364,9 @@ def fit_model(features: pd.DataFrame, labels: pd.Series, strength: float | None 
             cv=StratifiedKFold(n_splits=folds)))) if folds >= 2 else 0.0 for c in REGULARISATION_GRID}
         strength = max(REGULARISATION_GRID, key=lambda c: (round(cv_auc[c], 4), -c))
         selection = {"cross_validated_auc": {str(c): a for c, a in cv_auc.items()}, "cv_rows": len(sample)}
+    # scikit-learn fits a C-ordered copy of the matrix; made here, it replaces pandas' column-ordered one
+    # rather than sitting beside it for the whole fit (0.6 GB at 1M customers)
+    z = np.ascontiguousarray(z)
     regression = LogisticRegression(C=strength, max_iter=2000).fit(z, y)
     model = ChurnModel("logistic", float(regression.intercept_[0]),
                        dict(zip(FEATURE_NAMES, map(float, regression.coef_[0]), strict=True)),
@@ -373,74 +384,96 @@ def ranking_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float |
     return {"auc": float(roc_auc_score(labels, scores)), "top_decile_lift": float(labels[top].mean() / labels.mean())}
 
 
+# What a month keeps of its rows once its features exist: what its outcome (``outcomes``), the training
+# months (``month_completeness``) and its model's record read.
+KEPT_COLUMNS = ["customer_id", "month_start_date", "month_end_date", "is_complete_month", "is_closed_in_month",
+                "assets_under_management_cny", "built_from_batch_id"]
+
+
 class _MonthCache:
-    """The months a run holds: every signal of a window of months, the BG/NBD histories folded over the
-    months before it, and each held month end's features with that month's own BG/NBD fit (computed
-    once per run).
+    """The months a run holds. Each month is read whole once, in order, and then kept as three things:
+    its features, with its own BG/NBD fit (or the scored model's); the columns of its rows that
+    outcomes read (``signals``: KEPT_COLUMNS); and the customers' BG/NBD histories folded through it
+    (``before``, the fold of the months before the first one read, read from Postgres).
 
-    ``hold`` moves the window forward as a run goes from month to month. The night's model reads its
-    training window (at most 8 months), not the whole history: at 1M customers after a year it peaked
-    at 8.4 GB with all 13 months read, 5.5 GB with its window (docs/benchmarks.md)."""
+    ``advance`` moves the window forward as a run goes from month to month. The night's model holds
+    its window of at most 8 months this way, never the whole history nor every column of the window:
+    at 1M customers after a year it peaks at 4.4 GB, against 8.4 GB holding all 13 months' signals
+    (docs/benchmarks.md)."""
 
-    def __init__(self, signals: pd.DataFrame, before: pd.DataFrame | None = None):
-        self.signals = signals
-        self.before = before  # None: ``signals`` starts at the first month
+    def __init__(self, before: pd.DataFrame | None = None, months: list[pd.Timestamp] | None = None):
+        self.before = before  # histories folded through the last month read (None: no month before it)
+        self.months = months or []  # the months there are to read, oldest first
+        self.signals = pd.DataFrame(columns=KEPT_COLUMNS)
+        self.first: pd.Timestamp | None = None
+        self.last: pd.Timestamp | None = None
         self._features: dict[pd.Timestamp, pd.DataFrame] = {}
         self._activity: dict[pd.Timestamp, activity.BetaGeoParameters | None] = {}
-        self._histories: dict[pd.Timestamp, pd.DataFrame] = {}
 
     @classmethod
-    def read(cls, conn, since: pd.Timestamp, through: pd.Timestamp) -> _MonthCache:
-        return cls(read_signals(conn, since.date(), through.date()), read_histories_before(conn, since.date()))
+    def of(cls, signals: pd.DataFrame, before: pd.DataFrame | None = None) -> _MonthCache:
+        """Every month of ``signals`` (in memory), read in order."""
+        cache = cls(before)
+        for _, rows in signals.groupby("month_start_date", sort=True):
+            cache.take(rows)
+        return cache
 
-    def hold(self, conn, since: pd.Timestamp, through: pd.Timestamp) -> _MonthCache:
-        """The window moved to the months from ``since`` to ``through``: the months before ``since``
-        folded into the histories and let go, the months after the held ones read. A window that moves
-        back is read again."""
-        held = self.signals["month_start_date"]
-        first, last = held.min(), held.max()
-        if since < first:
-            return _MonthCache.read(conn, since, through)
-        leaving = held < since
-        if leaving.any():
-            gone = self.signals.loc[leaving & (self.signals["transaction_days"] > 0), HISTORY_COLUMNS]
-            self.before = fold_histories(pd.concat([self.before, gone]) if self.before is not None else gone)
-            self.signals = self.signals.loc[~leaving].reset_index(drop=True)
-            self.forget_before(since)
-        if through > last:
-            self.signals = pd.concat([self.signals, read_signals(conn, (last + pd.DateOffset(months=1)).date(),
-                                                                 through.date())], ignore_index=True)
+    @classmethod
+    def read(cls, conn, months: list[pd.Timestamp], since: pd.Timestamp, through: pd.Timestamp,
+             params: activity.BetaGeoParameters | None = None) -> _MonthCache:
+        """The months from ``since`` to ``through`` of the signals model, each read by itself."""
+        return cls(read_histories_before(conn, since.date()), months).advance(conn, since, through, params)
+
+    def advance(self, conn, since: pd.Timestamp, through: pd.Timestamp,
+                params: activity.BetaGeoParameters | None = None) -> _MonthCache:
+        """Hold the months from ``since`` to ``through``: read each month after the last one read, up
+        to ``through`` (with ``params``: the scored model's BG/NBD fit), and forget those before
+        ``since``. A window that moves back, or a month to score with other parameters, is read again."""
+        if self.last is not None and (since < self.first or (
+                params is not None and through <= self.last and self._activity.get(through) != params)):
+            return _MonthCache.read(conn, self.months, since, through, params)
+        start = since if self.last is None else self.last + pd.DateOffset(months=1)
+        for month in [m for m in self.months if start <= m <= through]:
+            self.take(read_signals(conn, month.date(), month.date()), params)
+        self.forget_before(since)
         return self
 
-    def histories(self, month: pd.Timestamp) -> pd.DataFrame:
-        if month not in self._histories:
-            self._histories[month] = activity_histories(self.signals, month, self.before)
-        return self._histories[month]
+    def take(self, rows: pd.DataFrame, params: activity.BetaGeoParameters | None = None) -> None:
+        """One month's signals, the month after the last one taken: fold, fit, features, kept columns."""
+        month = rows["month_start_date"].iloc[0]
+        self.before = _fold_onto(self.before, rows.loc[rows["transaction_days"] > 0, HISTORY_COLUMNS])
+        histories = histories_at(self.before, rows["month_end_date"].max())
+        self._activity[month] = params if params is not None else self._fit_activity(month, histories)
+        self._features[month] = month_features(rows, month, self._activity[month], histories)
+        kept = rows[KEPT_COLUMNS].reset_index(drop=True)
+        self.signals = pd.concat([self.signals, kept], ignore_index=True) if len(self.signals) else kept
+        self.first = self.first if self.first is not None else month
+        self.last = month
+
+    @staticmethod
+    def _fit_activity(month: pd.Timestamp, histories: pd.DataFrame) -> activity.BetaGeoParameters | None:
+        watched = int(histories["age"].max()) if len(histories) else 0
+        if len(histories) >= 10 and watched >= ACTIVITY_MIN_AGE_DAYS:
+            return activity.fit(histories["frequency"], histories["recency"], histories["age"])
+        log.info("%s: no BG/NBD fit (%d histories, the oldest %d days; at least 10 and %d days needed)",
+                 f"{month:%Y-%m}", len(histories), watched, ACTIVITY_MIN_AGE_DAYS)
+        return None
 
     def activity_params(self, month: pd.Timestamp) -> activity.BetaGeoParameters | None:
-        if month not in self._activity:
-            histories = self.histories(month)
-            watched = int(histories["age"].max()) if len(histories) else 0
-            if len(histories) >= 10 and watched >= ACTIVITY_MIN_AGE_DAYS:
-                self._activity[month] = activity.fit(histories["frequency"], histories["recency"], histories["age"])
-            else:
-                log.info("%s: no BG/NBD fit (%d histories, the oldest %d days; at least 10 and %d days needed)",
-                         f"{month:%Y-%m}", len(histories), watched, ACTIVITY_MIN_AGE_DAYS)
-                self._activity[month] = None
         return self._activity[month]
 
-    def features(self, month: pd.Timestamp, params: activity.BetaGeoParameters | None = None) -> pd.DataFrame:
-        if month not in self._features:
-            params = params or self.activity_params(month)
-            self._features[month] = month_features(self.signals, month, params, self.histories(month))
-            self._histories.pop(month)  # read only by the month's features and BG/NBD fit, both done
+    def features(self, month: pd.Timestamp) -> pd.DataFrame:
         return self._features[month]
 
     def forget_before(self, month: pd.Timestamp) -> None:
-        """Drop what was computed for the months before ``month``."""
-        for kept in (self._features, self._activity, self._histories):
+        """Let go of the months before ``month``."""
+        for kept in (self._features, self._activity):
             for old in [m for m in kept if m < month]:
                 del kept[old]
+        if len(self.signals) and self.signals["month_start_date"].min() < month:
+            self.signals = self.signals[self.signals["month_start_date"] >= month].reset_index(drop=True)
+        if self.first is not None:
+            self.first = max(self.first, month)
 
 
 def _months_to_model(conn, months: pd.DataFrame) -> list[pd.Timestamp]:
@@ -465,7 +498,7 @@ class MonthModel:
 def fit_for_month(signals: pd.DataFrame, month: pd.Timestamp, cache: _MonthCache | None = None) -> MonthModel:
     """The model that scores ``month``'s end, from the month ends before it whose outcome it already knew.
     ``signals`` holds those month ends and ``month`` at least (``cache``'s, when given)."""
-    cache = cache or _MonthCache(signals)
+    cache = cache or _MonthCache.of(signals)
     history = training_months(month_completeness(signals), month)
     frames = [(cache.features(m), outcomes(signals, m)) for m in history]  # concatenated once, no copy each
     features = pd.concat([f for f, _ in frames]) if frames else pd.DataFrame(columns=FEATURE_NAMES)
@@ -496,10 +529,11 @@ def train_churn_models(conn, months: list[dt.date] | None = None) -> list[str]:
     versions = {"scikit-learn": sklearn.__version__, "scipy": scipy.__version__, "numpy": np.__version__,
                 "pandas": pd.__version__}
     model_ids = []
+    months = list(held.index)
     for month in targets:
         # the window: the month's training months and the month (histories before it folded in SQL)
         since = min(training_months(held["is_complete_month"], month), default=month)
-        cache = cache.hold(conn, since, month) if cache else _MonthCache.read(conn, since, month)
+        cache = cache.advance(conn, since, month) if cache else _MonthCache.read(conn, months, since, month)
         fitted = fit_for_month(cache.signals, month, cache)
         month_rows = cache.signals[cache.signals["month_start_date"] == month]
         model_id = f"churn-{month:%Y-%m}-{uuid.uuid4().hex[:12]}"
@@ -535,13 +569,15 @@ def score_churn_risk(conn, model_ids: list[str] | None = None) -> int:
     if not todo:
         log.info("no churn model waits for scores")
         return 0
+    months = list(signal_months(conn).index)
     cache = None
     written = 0
     for model_id, month, parameters, activity_model in todo:
         month = pd.Timestamp(month)
-        cache = cache.hold(conn, month, month) if cache else _MonthCache.read(conn, month, month)
         params = activity.BetaGeoParameters(**activity_model) if activity_model else None
-        features = cache.features(month, params)
+        cache = cache.advance(conn, month, month, params) if cache else _MonthCache.read(conn, months, month, month,
+                                                                                         params)
+        features = cache.features(month)
         scores, reasons = ChurnModel.from_dict(parameters).apply(features)
         with conn.cursor() as cur:
             cur.execute("delete from ml.churn_scores where model_id = %s", (model_id,))

@@ -204,15 +204,19 @@ def test_a_churn_run_reads_its_window_and_the_earlier_histories_folded_in_sql(db
 
     connection = db.connection
     august = pd.Timestamp("2026-08-01")
-    everything = retention._MonthCache(retention.read_signals(connection))
-    window = retention._MonthCache.read(connection, august, august)
-    assert set(window.signals["month_start_date"]) == {august} and len(window.before) > 100
-    july = everything.signals[everything.signals["month_start_date"] < august]
-    pd.testing.assert_frame_equal(window.before, retention.fold_histories(
+    signals = retention.read_signals(connection)
+    everything = retention._MonthCache.of(signals)
+    months = retention.signal_months(connection)
+    window = retention._MonthCache.read(connection, list(months.index), august, august)
+    assert set(window.signals["month_start_date"]) == {august}
+    july = signals[signals["month_start_date"] < august]
+    folded = retention.read_histories_before(connection, august.date())
+    assert len(folded) > 100
+    pd.testing.assert_frame_equal(folded, retention.fold_histories(
         july.loc[july["transaction_days"] > 0, retention.HISTORY_COLUMNS]))
     pd.testing.assert_frame_equal(window.features(august), everything.features(august))
-    assert retention.signal_months(connection)["is_complete_month"].to_dict() == \
-        retention.month_completeness(everything.signals).to_dict()
+    assert window.activity_params(august) == everything.activity_params(august)
+    assert months["is_complete_month"].to_dict() == retention.month_completeness(signals).to_dict()
 
 
 def test_the_model_quality_report_is_written_from_the_ground_truth(pipeline, tiny_bank, tmp_path):

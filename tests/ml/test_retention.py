@@ -55,8 +55,8 @@ def test_a_month_end_is_scored_only_from_what_was_known_at_that_end():
     then = retention.fit_for_month(known_then, august)
     again = retention.fit_for_month(later, august)
     assert then.model == again.model and then.training_months == again.training_months == [MONTHS[0]]
-    scores_then, reasons_then = then.model.apply(retention._MonthCache(known_then).features(august))
-    scores_again, reasons_again = again.model.apply(retention._MonthCache(later).features(august))
+    scores_then, reasons_then = then.model.apply(retention._MonthCache.of(known_then).features(august))
+    scores_again, reasons_again = again.model.apply(retention._MonthCache.of(later).features(august))
     assert np.array_equal(scores_then, scores_again) and reasons_then == reasons_again
 
 
@@ -75,7 +75,7 @@ def test_the_first_month_end_has_the_documented_prior_and_its_reasons():
     signals = synthetic_signals()
     fitted = retention.fit_for_month(signals, MONTHS[0])
     assert fitted.model.kind == "prior" and fitted.training_rows == 0
-    features = retention._MonthCache(signals).features(MONTHS[0])
+    features = retention._MonthCache.of(signals).features(MONTHS[0])
     scores, reasons = fitted.model.apply(features)
     by_customer = dict(zip(features.index, zip(scores, reasons, strict=True), strict=True))
     leaver = features.index[features["current_account_week_drop"] > 0.5][0]
@@ -92,7 +92,7 @@ def test_a_learnt_model_puts_the_leavers_first():
     assert fitted.model.kind == "logistic" and fitted.training_months == MONTHS[:2]
     assert fitted.training_positives == int(sum(retention.outcomes(signals, m).sum() for m in MONTHS[:2]))
     assert fitted.metrics["selection"]["regularisation_c"] in retention.REGULARISATION_GRID
-    features = retention._MonthCache(signals).features(MONTHS[2])
+    features = retention._MonthCache.of(signals).features(MONTHS[2])
     scores, _ = fitted.model.apply(features)
     labels = retention.outcomes(signals, MONTHS[2]).reindex(features.index)
     assert retention.ranking_metrics(labels.to_numpy(), scores)["auc"] > 0.95
@@ -107,7 +107,7 @@ def test_a_month_of_histories_a_day_old_has_no_activity_model():
     signals.loc[july, "first_transaction_date"] = first
     signals.loc[july, "last_transaction_date"] = first
     signals.loc[july, "transaction_days"] = 1.0
-    cache = retention._MonthCache(signals)
+    cache = retention._MonthCache.of(signals)
     assert cache.activity_params(MONTHS[0]) is None
     features = cache.features(MONTHS[0])
     assert features["inactivity"].eq(0).all() and features["expected_transaction_days_30d"].isna().all()
@@ -144,12 +144,12 @@ def test_a_window_of_months_with_the_earlier_histories_folded_gives_the_same_fea
     signals.loc[quiet, ["transaction_days", "first_transaction_date", "last_transaction_date"]] = (0.0, pd.NaT, pd.NaT)
     never = signals["customer_id"] == "C0003"
     signals.loc[never, ["transaction_days", "first_transaction_date", "last_transaction_date"]] = (0.0, pd.NaT, pd.NaT)
-    everything = retention._MonthCache(signals)
+    everything = retention._MonthCache.of(signals)
     earlier = signals["month_start_date"] < months[2]
     folded = retention.fold_histories(signals.loc[earlier & (signals["transaction_days"] > 0),
                                                   retention.HISTORY_COLUMNS])
-    window = retention._MonthCache(signals[~earlier].reset_index(drop=True), folded)
-    slid = retention._MonthCache(signals.copy()).hold(None, months[2], months[4])  # reads nothing: all held
+    window = retention._MonthCache.of(signals[~earlier], folded)
+    slid = retention._MonthCache.of(signals).advance(None, months[2], months[4])  # reads nothing: all held
     for month in months[2:]:
         expected = everything.features(month)
         assert expected.loc["C0001", "days_since_last_transaction"] >= 31  # its last transaction is a fold's
