@@ -435,6 +435,9 @@ class _MonthCache:
         start = since if self.last is None else self.last + pd.DateOffset(months=1)
         for month in [m for m in self.months if start <= m <= through]:
             self.take(read_signals(conn, month.date(), month.date()), params)
+        if through not in self._activity:
+            raise RuntimeError(f"{SIGNALS} has no month {through:%Y-%m}: run the customer-value dbt build first, "
+                               "or name a month it holds")
         self.forget_before(since)
         return self
 

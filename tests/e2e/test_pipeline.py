@@ -217,6 +217,9 @@ def test_a_churn_run_reads_its_window_and_the_earlier_histories_folded_in_sql(db
     pd.testing.assert_frame_equal(window.features(august), everything.features(august))
     assert window.activity_params(august) == everything.activity_params(august)
     assert months["is_complete_month"].to_dict() == retention.month_completeness(signals).to_dict()
+    later = pd.Timestamp("2030-01-01")
+    with pytest.raises(RuntimeError, match="has no month 2030-01: run the customer-value dbt build first"):
+        retention._MonthCache.read(connection, list(months.index), later, later)
 
 
 def test_the_model_quality_report_is_written_from_the_ground_truth(pipeline, tiny_bank, tmp_path):
