@@ -173,24 +173,22 @@ SIGNAL_NUMBERS = tuple(c for c in SIGNAL_COLUMNS
                        if c not in (*SIGNAL_DATES, *SIGNAL_FLAGS, *SIGNAL_TEXT, "built_from_batch_id"))
 
 
-def read_signals(conn, since: dt.date | None = None, through: dt.date | None = None) -> pd.DataFrame:
-    """Every customer-month of the signals model from ``since`` to ``through`` (month starts, both
-    included; None: no bound), oldest first.
+def read_signals(conn, month: dt.date | None = None) -> pd.DataFrame:
+    """The customer-months of the signals model of ``month`` (a month start; None: every month), oldest
+    first.
 
     Read by COPY as CSV and parsed by Arrow: fetching rows built a Python object per value, and at
     100,000 customers x 13 months (1.3M rows) the churn stage peaked at 2.4 GB for a frame of 250 MB."""
     selected = ", ".join(f"{c} - date '1970-01-01'" if c in SIGNAL_DATES else f"{c}::int" if c in SIGNAL_FLAGS
                          else c for c in SIGNAL_COLUMNS)
-    bounds = {"month_start_date >= %s": since, "month_start_date <= %s": through}
-    where = " and ".join(test for test, value in bounds.items() if value is not None)
-    params = tuple(value for value in bounds.values() if value is not None)
-    query = (f"select {selected} from {SIGNALS} {'where ' + where if where else ''} "
+    query = (f"select {selected} from {SIGNALS} {'where month_start_date = %s' if month else ''} "
              "order by month_start_date, customer_id")
     types = {**dict.fromkeys(SIGNAL_TEXT, str), **dict.fromkeys(SIGNAL_DATES + SIGNAL_NUMBERS, "float64"),
              **dict.fromkeys(SIGNAL_FLAGS, "int8"), "built_from_batch_id": "int64"}
-    signals = read_frame(conn, query, params or None, {column: types[column] for column in SIGNAL_COLUMNS})
+    signals = read_frame(conn, query, (month,) if month else None,
+                         {column: types[column] for column in SIGNAL_COLUMNS})
     if signals.empty:
-        raise RuntimeError(f"{SIGNALS} has no month from {since or 'the first'} to {through or 'the last'}: "
+        raise RuntimeError(f"{SIGNALS} has no rows{f' of {month:%Y-%m}' if month else ''}: "
                            "run the customer-value dbt build first")
     for column in SIGNAL_DATES:
         signals[column] = pd.to_datetime(signals[column], unit="D").astype("datetime64[s]")
@@ -239,18 +237,12 @@ def read_histories_before(conn, month: dt.date) -> pd.DataFrame:
     return before
 
 
-def activity_histories(signals: pd.DataFrame, month: pd.Timestamp, before: pd.DataFrame | None = None
-                       ) -> pd.DataFrame:
-    """Each customer's BG/NBD history at ``month``'s end, in days: frequency, recency, age. ``before``:
-    the histories folded over the months before those ``signals`` holds (``read_histories_before``)."""
+def activity_histories(signals: pd.DataFrame, month: pd.Timestamp) -> pd.DataFrame:
+    """Each customer's BG/NBD history at ``month``'s end from every month of ``signals`` up to it (a run
+    folds month by month instead: ``_MonthCache.take``)."""
     month_end = signals.loc[signals["month_start_date"] == month, "month_end_date"].max()
-    # the four columns of the months with transactions only, not a copy of every column of every month
     seen = signals.loc[(signals["month_start_date"] <= month) & (signals["transaction_days"] > 0), HISTORY_COLUMNS]
-    return histories_at(_fold_onto(before, seen), month_end)
-
-
-def _fold_onto(before: pd.DataFrame | None, seen: pd.DataFrame) -> pd.DataFrame:
-    return fold_histories(pd.concat([before, seen]) if before is not None and len(before) else seen)
+    return histories_at(fold_histories(seen), month_end)
 
 
 def histories_at(folded: pd.DataFrame, month_end: pd.Timestamp) -> pd.DataFrame:
@@ -434,7 +426,7 @@ class _MonthCache:
             return _MonthCache.read(conn, self.months, since, through, params)
         start = since if self.last is None else self.last + pd.DateOffset(months=1)
         for month in [m for m in self.months if start <= m <= through]:
-            self.take(read_signals(conn, month.date(), month.date()), params)
+            self.take(read_signals(conn, month.date()), params)
         if through not in self._activity:
             raise RuntimeError(f"{SIGNALS} has no month {through:%Y-%m}: run the customer-value dbt build first, "
                                "or name a month it holds")
@@ -444,7 +436,9 @@ class _MonthCache:
     def take(self, rows: pd.DataFrame, params: activity.BetaGeoParameters | None = None) -> None:
         """One month's signals, the month after the last one taken: fold, fit, features, kept columns."""
         month = rows["month_start_date"].iloc[0]
-        self.before = _fold_onto(self.before, rows.loc[rows["transaction_days"] > 0, HISTORY_COLUMNS])
+        seen = rows.loc[rows["transaction_days"] > 0, HISTORY_COLUMNS]
+        self.before = fold_histories(pd.concat([self.before, seen]) if self.before is not None and len(self.before)
+                                     else seen)
         histories = histories_at(self.before, rows["month_end_date"].max())
         self._activity[month] = params if params is not None else self._fit_activity(month, histories)
         self._features[month] = month_features(rows, month, self._activity[month], histories)
