@@ -182,7 +182,7 @@ def _print_summary(settings: Settings, url: str, run_log: Path, what: str) -> No
     from ingestion import quarantine
 
     with connect(settings) as conn:
-        counts = table_counts(conn, "marts")
+        counts = table_counts(conn, "marts", MARTS_SHOWN)
         with conn.cursor() as cur:
             cur.execute("select count(*), min(business_date), max(business_date), coalesce(sum(rows_loaded), 0), "
                         "coalesce(sum(rows_quarantined), 0) from audit.deliveries")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import psycopg2
 import psycopg2.extensions
@@ -88,16 +88,16 @@ def drop_database(server_url: str, database: str) -> None:
         conn.close()
 
 
-def table_counts(conn, schema: str) -> dict[str, int]:
-    """Row counts of every table and view in ``schema``, by name."""
+def table_counts(conn, schema: str, names: Iterable[str]) -> dict[str, int]:
+    """Row counts of those of ``names`` that are tables or views in ``schema``, by name."""
     with conn.cursor() as cur:
         cur.execute(
-            "select table_name from information_schema.tables where table_schema = %s order by table_name",
-            (schema,),
+            "select table_name from information_schema.tables where table_schema = %s and table_name = any(%s) "
+            "order by table_name",
+            (schema, list(names)),
         )
-        names = [r[0] for r in cur.fetchall()]
         counts = {}
-        for name in names:
+        for (name,) in cur.fetchall():
             cur.execute(sql.SQL("select count(*) from {}.{}").format(sql.Identifier(schema), sql.Identifier(name)))
             counts[name] = cur.fetchone()[0]
     return counts

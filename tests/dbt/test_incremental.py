@@ -108,16 +108,42 @@ def _views(conn) -> dict[str, int]:
     return views
 
 
+DAILY_FACTS = ("fct_deposit_balances_daily", "fct_loan_balances_daily", "fct_transactions")
+
+
+def _assert_partitioned_by_month(conn) -> None:
+    """Each daily fact is partitioned by month (macro create_month_partitions): one partition for each
+    month its rows hold and no other, named <fact>_pYYYYMM after the month it holds, and no dbt
+    intermediate or backup table (nor their partitions) left behind."""
+    with conn.cursor() as cur:
+        for fact in DAILY_FACTS:
+            cur.execute("select c.relkind, array(select i.inhrelid::regclass::text from pg_inherits as i "
+                        "where i.inhparent = c.oid order by 1) from pg_class as c where c.oid = %s::regclass",
+                        (f"marts.{fact}",))
+            kind, partitions = cur.fetchone()
+            assert kind == "p", f"marts.{fact} is not partitioned (relkind {kind})"
+            cur.execute(f"select tableoid::regclass::text, to_char(business_date, 'YYYYMM') "
+                        f"from marts.{fact} group by 1, 2 order by 1")
+            held = cur.fetchall()
+            assert held and all(name == f"marts.{fact}_p{month}" for name, month in held), held
+            assert partitions == [name for name, _ in held], f"{fact}: partitions {partitions}, months {held}"
+        cur.execute(r"select relname from pg_class where relname like '%\_\_dbt\_%'")
+        assert cur.fetchall() == [], "dbt's intermediate or backup tables are left behind"
+    conn.rollback()
+
+
 def _assert_equals_a_full_refresh(settings, conn) -> None:
     with conn.cursor() as cur:
         incremental = {table: _contents(cur, table, excluded) for table, excluded in MODELS.items()}
     conn.rollback()
+    _assert_partitioned_by_month(conn)
     run_dbt(["run", "--full-refresh"], settings)
     with conn.cursor() as cur:
         for table, excluded in MODELS.items():
             assert _contents(cur, table, excluded) == incremental[table], \
                 f"{table}: the night-by-night build differs from a full refresh"
     conn.rollback()
+    _assert_partitioned_by_month(conn)
     assert incremental["marts.customer_value_monthly"][0] > 0
 
 
