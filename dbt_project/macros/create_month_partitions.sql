@@ -9,7 +9,8 @@
       first into a temporary table, which gives the months (Postgres cannot create a partitioned
       table from a query, and a row without its partition is an error).
     - Built incrementally: the strategy replace_partitions creates the months the new rows need.
-    A table an earlier version built unpartitioned keeps working as it is; a full refresh partitions it.
+    A table an earlier version built unpartitioned keeps working as it is, with a warning each night;
+    a full refresh partitions it.
 
     This macro creates the missing month partitions of `parent` for the months of `column` in `rows`,
     named after the model (the parent may be dbt's intermediate relation, renamed to the model after
@@ -20,16 +21,14 @@ do $create_month_partitions$
 declare
     first_day date;
 begin
-    if (select relkind from pg_class where oid = {{ dbt.string_literal(parent.render()) }}::regclass) = 'p' then
-        for first_day in
-            select distinct date_trunc('month', {{ column }})::date from {{ rows }}
-            where {{ column }} is not null order by 1
-        loop
-            execute format('create table if not exists %I.%I partition of %s for values from (%L) to (%L)',
-                           {{ dbt.string_literal(parent.schema) }},
-                           {{ dbt.string_literal(this.identifier ~ '_p') }} || to_char(first_day, 'YYYYMM'),
-                           {{ dbt.string_literal(parent.render()) }}, first_day, (first_day + interval '1 month')::date);
-        end loop;
-    end if;
+    for first_day in
+        select distinct date_trunc('month', {{ column }})::date from {{ rows }}
+        where {{ column }} is not null order by 1
+    loop
+        execute format('create table if not exists %I.%I partition of %s for values from (%L) to (%L)',
+                       {{ dbt.string_literal(parent.schema) }},
+                       {{ dbt.string_literal(this.identifier ~ '_p') }} || to_char(first_day, 'YYYYMM'),
+                       {{ dbt.string_literal(parent.render()) }}, first_day, (first_day + interval '1 month')::date);
+    end loop;
 end $create_month_partitions$
 {%- endmacro %}

@@ -136,7 +136,6 @@ def _assert_equals_a_full_refresh(settings, conn) -> None:
     with conn.cursor() as cur:
         incremental = {table: _contents(cur, table, excluded) for table, excluded in MODELS.items()}
     conn.rollback()
-    _assert_partitioned_by_month(conn)
     run_dbt(["run", "--full-refresh"], settings)
     with conn.cursor() as cur:
         for table, excluded in MODELS.items():
@@ -167,6 +166,7 @@ def test_night_by_night_equals_a_full_refresh(tiny_bank, tmp_path, settings, con
         assert set(_build_plans(caplog).values()) == {f"add days from {first_new}"}, \
             f"{night}: the new days should be added to their months"
     assert _views(conn) == views, "a view whose definition did not change should not be re-created each night"
+    _assert_partitioned_by_month(conn)  # built whole, then a new month's partition made by a night
     # a view whose definition differs from the model's (here its fingerprint), or that is missing, is rebuilt
     with conn.cursor() as cur:
         cur.execute("comment on view staging.stg_bank__products is 'an older definition'")
@@ -211,8 +211,23 @@ def test_night_by_night_equals_a_full_refresh(tiny_bank, tmp_path, settings, con
     lines[1] = ",".join(fields)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     rewrite_control(day)
+    # ... into a fact an earlier version built as one table: the night works on it as it is and says
+    # how to partition it; the full refresh below does
+    with conn.cursor() as cur:
+        cur.execute("create table marts.fct_transactions_one (like marts.fct_transactions including all)")
+        cur.execute("insert into marts.fct_transactions_one select * from marts.fct_transactions")
+        cur.execute("drop table marts.fct_transactions cascade")
+        cur.execute("alter table marts.fct_transactions_one rename to fct_transactions")
+    conn.commit()
     caplog.clear()
     _run_day(settings, landing, tiny_bank, dt.date(2026, 8, 4))
+    assert [r for r in caplog.records if r.levelno == logging.WARNING
+            and "fct_transactions\" is one table" in r.getMessage() and "--full-refresh" in r.getMessage()], \
+        "a fact built before the partitioning should be warned about"
     assert set(_build_plans(caplog).values()) == {"rebuild months from 2026-07-01"}, \
         "a re-delivered day should rebuild the months from its own"
+    with conn.cursor() as cur:
+        cur.execute("select relkind from pg_class where oid = 'marts.fct_transactions'::regclass")
+        assert cur.fetchone() == ("r",)
+    conn.rollback()
     _assert_equals_a_full_refresh(settings, conn)

@@ -7,7 +7,8 @@
     - rows inserted in the order of the model's busiest index (meta `insert_order_by`, e.g.
       customer_id) touch its pages in order instead of at random: half the insert time.
     A model partitioned by month (meta `partition_by_month`, macro create_month_partitions) gets the
-    partitions its new rows need first.
+    partitions its new rows need first; one that an earlier version built as one table is warned about
+    and keeps working as it is.
     The target is analyzed after the insert (unless meta `analyze_after_insert` is false, as for
     the daily facts): a new month is a twelfth of a year's table, below
     autovacuum's analyze threshold (10%), so without it every model downstream planned the month as
@@ -19,7 +20,17 @@
     {%- set key = arg_dict['unique_key'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     {%- set order = [key] + ([config.get('meta', {}).get('insert_order_by')] if config.get('meta', {}).get('insert_order_by') else []) -%}
-    {%- set partition_column = config.get('meta', {}).get('partition_by_month') %}
+    {%- set partition_column = config.get('meta', {}).get('partition_by_month') -%}
+    {%- if partition_column -%}
+        {%- set kind = run_query('select relkind from pg_class where oid = '
+                                 ~ dbt.string_literal(target.render()) ~ '::regclass').columns[0].values()[0] -%}
+        {%- if kind != 'p' -%}
+            {%- do exceptions.warn(target ~ ' is one table, built before the daily facts were partitioned by month: '
+                                   ~ 'each night still works on it; `dbt run --full-refresh --select '
+                                   ~ 'path:models/marts/core/daily` (as the transformer) partitions it (docs/scaling.md)') -%}
+            {%- set partition_column = none -%}
+        {%- endif -%}
+    {%- endif %}
     analyze {{ source }};
     {%- if partition_column %}
     {{ create_month_partitions(target, partition_column, source) }};
