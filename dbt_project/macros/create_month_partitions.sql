@@ -5,18 +5,17 @@
     month's table and indexes, not into a year's: its insert, cold, took 2.8 s instead of 21 s at
     100,000 customers after a year (docs/benchmarks.md), and a month is dropped, moved or vacuumed
     alone.
-    - Built whole (first build, --full-refresh): postgres__get_create_table_as_sql. Postgres cannot
-      create a partitioned table from a query, and a row without its partition is an error: the
-      table is created like the model's select, with a partition for each month of the business
-      dates delivered (audit.deliveries: the facts' dates are delivered dates), then filled by one
-      insert, as dbt's `create table as` writes it. (Taking the months from the rows themselves
-      meant writing them twice, to a temporary table first; docs/benchmarks.md.)
+    - Built whole (first build, --full-refresh): postgres__get_create_table_as_sql. The rows go
+      first into a temporary table, which gives the months (Postgres cannot create a partitioned
+      table from a query, and a row without its partition is an error). `create table as` runs the
+      model's select with parallel workers; an `insert ... select` does not (Postgres 16), and the
+      fact's select is the cost: a single insert from the select, the months taken from the
+      deliveries, was slower for all it saved a write (docs/benchmarks.md).
     - Built incrementally: the strategy replace_partitions creates the months the new rows need.
     A table an earlier version built unpartitioned keeps working as it is, with a warning each night;
     a full refresh partitions it.
 
-    This macro creates the missing month partitions of `parent` for the months of `column` in `rows`
-    (the new rows, or the deliveries),
+    This macro creates the missing month partitions of `parent` for the months of `column` in `rows`,
     named after the model (the parent may be dbt's intermediate relation, renamed to the model after
     the build).
 -#}

@@ -1,20 +1,20 @@
 {#- A model built whole: dbt's `create table ... as`, or, for a model partitioned by month (meta
-    `partition_by_month`, macro create_month_partitions), the partitioned table, with a partition for
-    each month of the delivered business dates, filled by one insert from the model's select. -#}
+    `partition_by_month`, macro create_month_partitions), the partitioned table filled from a
+    temporary one. -#}
 {% macro postgres__get_create_table_as_sql(temporary, relation, sql) -%}
     {%- set column = none if temporary else config.get('meta', {}).get('partition_by_month') -%}
     {%- if not column -%}
         {{- return(default__get_create_table_as_sql(temporary, relation, sql)) -}}
     {%- endif -%}
     {%- set rows = make_temp_relation(this, '__dbt_rows') -%}
-    create temporary view {{ rows }} as (
+    create temporary table {{ rows }} as (
         {{ sql }}
     );
     create table {{ relation }} (like {{ rows }}) partition by range ({{ column }});
     {%- if relation.identifier != this.identifier %}
     {{ rename_month_partitions(this, make_backup_relation(this, 'table').identifier ~ '_p') }};
     {%- endif %}
-    {{ create_month_partitions(relation, column, source('audit', 'deliveries')) }};
+    {{ create_month_partitions(relation, column, rows) }};
     insert into {{ relation }} select * from {{ rows }};
-    drop view {{ rows }}
+    drop table {{ rows }}
 {%- endmacro %}
