@@ -19,8 +19,9 @@
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set key = arg_dict['unique_key'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-    {%- set order = [key] + ([config.get('meta', {}).get('insert_order_by')] if config.get('meta', {}).get('insert_order_by') else []) -%}
-    {%- set partition_column = config.get('meta', {}).get('partition_by_month') -%}
+    {%- set meta = config.get('meta', {}) -%}
+    {%- set order = [key] + ([meta.get('insert_order_by')] if meta.get('insert_order_by') else []) -%}
+    {%- set partition_column = meta.get('partition_by_month') -%}
     {%- if partition_column -%}
         {%- set kind = run_query('select relkind from pg_class where oid = '
                                  ~ dbt.string_literal(target.render()) ~ '::regclass').columns[0].values()[0] -%}
@@ -40,7 +41,7 @@
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ source }}
     order by {{ order | join(', ') }}
-    {%- if config.get('meta', {}).get('analyze_after_insert', true) %};
+    {%- if meta.get('analyze_after_insert', true) %};
     analyze {{ target }}
     {%- endif %}
 {%- endmacro %}
