@@ -113,8 +113,9 @@ DAILY_FACTS = ("fct_deposit_balances_daily", "fct_loan_balances_daily", "fct_tra
 
 def _assert_partitioned_by_month(conn) -> None:
     """Each daily fact is partitioned by month (macro create_month_partitions): one partition for each
-    month its rows hold and no other, named <fact>_pYYYYMM after the month it holds, and no dbt
-    intermediate or backup table (nor their partitions) left behind."""
+    month its rows hold and no other, named <fact>_pYYYYMM after the month it holds, with the fact's
+    four indexes named after it, and no dbt intermediate or backup table (nor their partitions or
+    indexes) left behind."""
     with conn.cursor() as cur:
         for fact in DAILY_FACTS:
             cur.execute("select c.relkind, array(select i.inhrelid::regclass::text from pg_inherits as i "
@@ -127,6 +128,11 @@ def _assert_partitioned_by_month(conn) -> None:
             held = cur.fetchall()
             assert held and all(name == f"marts.{fact}_p{month}" for name, month in held), held
             assert partitions == [name for name, _ in held], f"{fact}: partitions {partitions}, months {held}"
+            cur.execute("select indexrelid::regclass::text from pg_index where indrelid = any(%s::regclass[])",
+                        (partitions,))
+            indexes = [name for (name,) in cur.fetchall()]
+            assert len(indexes) == 4 * len(partitions) and not [i for i in indexes if re.search(r"_idx\d+$", i)], \
+                f"{fact}: each partition's four indexes, named after it without a numeric suffix: {indexes}"
         cur.execute(r"select relname from pg_class where relname like '%\_\_dbt\_%'")
         assert cur.fetchall() == [], "dbt's intermediate or backup tables are left behind"
     conn.rollback()
@@ -162,6 +168,9 @@ def test_night_by_night_equals_a_full_refresh(tiny_bank, tmp_path, settings, con
     for night in (dt.date(2026, 7, 31), dt.date(2026, 8, 2)):
         caplog.clear()
         _run_day(settings, landing, tiny_bank, night)
+        warned = [r.getMessage() for r in caplog.records
+                  if r.name == "warehouse.transform" and r.levelno >= logging.WARNING]
+        assert not warned, f"{night}: a night's dbt should log no warning, so that one that matters is read: {warned}"
         first_new = (night - dt.timedelta(days=1) if night == dt.date(2026, 8, 2) else night).isoformat()
         assert set(_build_plans(caplog).values()) == {f"add days from {first_new}"}, \
             f"{night}: the new days should be added to their months"
