@@ -1,8 +1,8 @@
 {#- Rename the month partitions of `parent` (if it stands and is partitioned) to `<prefix>YYYYMM`, and
     their indexes to `<prefix>YYYYMM_i<n>`: before a full refresh swaps in the new table, the one it
     replaces (to be renamed to dbt's backup and dropped) gives up the partitions' names for the new
-    one's, and the index names Postgres derives from them (else the new partitions' indexes would
-    take a numeric suffix, `..._idx1`, one full refresh in two). -#}
+    one's, and the index names Postgres derives from them (else a full refresh would give the new
+    partitions' indexes a numeric suffix, `..._idx1`, and the next one take it off again). -#}
 {% macro rename_month_partitions(parent, prefix) -%}
 do $rename_month_partitions$
 declare
