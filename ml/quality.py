@@ -48,6 +48,15 @@ def read_truth(path: Path) -> pd.DataFrame:
     return truth.set_index("customer_id")
 
 
+def _query_frame(conn, query: str) -> pd.DataFrame:
+    """The rows of ``query`` as a frame, decimals as floats: what ``pandas.read_sql_query`` makes of
+    them, without its warning that a psycopg2 connection is not one it tests."""
+    with conn.cursor() as cur:
+        cur.execute(query)
+        return pd.DataFrame.from_records(cur.fetchall(), columns=[d[0] for d in cur.description],
+                                         coerce_float=True)
+
+
 def _working_list_precision(frame: pd.DataFrame, score: str) -> float:
     tops = frame.sort_values([score, "customer_id"], ascending=[False, True]).groupby("rm_id").head(WORKING_LIST)
     return float(tops.groupby("rm_id")["closes_next_month"].mean().mean())
@@ -64,7 +73,7 @@ def churn_quality(conn, truth_path: Path) -> pd.DataFrame:
                 from marts.customer_retention_monthly as retention
                 inner join {SIGNALS} as signals using (customer_id, month_start_date)
                 where retention.churn_risk_score is not null"""
-    frame = pd.read_sql_query(query, conn)
+    frame = _query_frame(conn, query)
     if frame.empty:
         raise RuntimeError("marts.customer_retention_monthly has no churn scores: run the customer-value DAG first")
     frame["month_end_date"] = pd.to_datetime(frame["month_end_date"])
@@ -152,8 +161,8 @@ def segmentation_quality(conn, truth_path: Path) -> tuple[pd.DataFrame, pd.DataF
     from sklearn.metrics import adjusted_rand_score
 
     truth = read_truth(truth_path)
-    segments = pd.read_sql_query("""select month_start_date, customer_id, segment_id, segment_name
-                                    from marts.customer_segments_monthly order by 1, 2""", conn)
+    segments = _query_frame(conn, """select month_start_date, customer_id, segment_id, segment_name
+                                     from marts.customer_segments_monthly order by 1, 2""")
     if segments.empty:
         raise RuntimeError("marts.customer_segments_monthly is empty: run the bank_customer_segments DAG first")
     months, per_month, labels = sorted(segments["month_start_date"].unique()), [], {}
