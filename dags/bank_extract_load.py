@@ -92,7 +92,7 @@ def bank_extract_load():
     def check_delivery_arrived(ds: str | None = None) -> None:
         import logging
 
-        from airflow.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException
 
         from ingestion import quarantine
         from ingestion.contract import CONTROL_FILE

@@ -340,6 +340,9 @@ def test_a_late_delivery_alerts_and_the_ones_that_arrived_still_load(pipeline, t
         airflow_local.dags_test("bank_extract_load", "2026-09-15", env)  # the tiny bank ends on 2026-08-31
     log_text = (Path(env["AIRFLOW_HOME"]) / "runs" / "bank_extract_load_2026-09-15.log").read_text()
     assert "LATE DELIVERY" in log_text, str(failure.value)[-2000:]
+    deprecated = [line for line in log_text.splitlines() if "deprecat" in line.lower()
+                  and re.search(r"filename=(?!\S*/\.venv/)\S*/(dags|warehouse|ingestion|ml|reports)/", line)]
+    assert not deprecated, f"the project's own code uses what Airflow deprecates: {deprecated}"
     runs = airflow_local._airflow(["dags", "list-runs", "bank_extract_load", "-o", "json"], env)
     listed = next(line for line in runs.stdout.splitlines() if line.startswith("["))  # (warnings come first)
     states = {r["logical_date"][:10]: r["state"] for r in json.loads(listed)}
