@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ml.retention import SIGNALS, ranking_metrics
+from warehouse.db import read_frame
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +49,6 @@ def read_truth(path: Path) -> pd.DataFrame:
     return truth.set_index("customer_id")
 
 
-def _query_frame(conn, query: str) -> pd.DataFrame:
-    """The rows of ``query`` as a frame, decimals as floats: what ``pandas.read_sql_query`` makes of
-    them, without its warning that a psycopg2 connection is not one it tests."""
-    with conn.cursor() as cur:
-        cur.execute(query)
-        return pd.DataFrame.from_records(cur.fetchall(), columns=[d[0] for d in cur.description],
-                                         coerce_float=True)
-
-
 def _working_list_precision(frame: pd.DataFrame, score: str) -> float:
     tops = frame.sort_values([score, "customer_id"], ascending=[False, True]).groupby("rm_id").head(WORKING_LIST)
     return float(tops.groupby("rm_id")["closes_next_month"].mean().mean())
@@ -73,11 +65,11 @@ def churn_quality(conn, truth_path: Path) -> pd.DataFrame:
                 from marts.customer_retention_monthly as retention
                 inner join {SIGNALS} as signals using (customer_id, month_start_date)
                 where retention.churn_risk_score is not null"""
-    frame = _query_frame(conn, query)
+    frame = read_frame(conn, query, None, {"customer_id": str, "month_start_date": "datetime64[ns]",
+                                           "month_end_date": "datetime64[ns]", "rm_id": str, "churn_model_kind": str,
+                                           "churn_risk_score": "float64", "rule_score": "float64"})
     if frame.empty:
         raise RuntimeError("marts.customer_retention_monthly has no churn scores: run the customer-value DAG first")
-    frame["month_end_date"] = pd.to_datetime(frame["month_end_date"])
-    frame[["churn_risk_score", "rule_score"]] = frame[["churn_risk_score", "rule_score"]].astype(float)
     churn = truth["churn_date"].reindex(frame["customer_id"]).to_numpy()
     event = truth["event_date"].reindex(frame["customer_id"]).to_numpy()
     life_event = truth["life_event"].reindex(frame["customer_id"]).to_numpy()
@@ -161,14 +153,16 @@ def segmentation_quality(conn, truth_path: Path) -> tuple[pd.DataFrame, pd.DataF
     from sklearn.metrics import adjusted_rand_score
 
     truth = read_truth(truth_path)
-    segments = _query_frame(conn, """select month_start_date, customer_id, segment_id, segment_name
-                                     from marts.customer_segments_monthly order by 1, 2""")
+    segments = read_frame(conn, """select month_start_date, customer_id, segment_id, segment_name
+                                   from marts.customer_segments_monthly order by 1, 2""", None,
+                          {"month_start_date": "datetime64[ns]", "customer_id": str, "segment_id": "int64",
+                           "segment_name": str})
     if segments.empty:
         raise RuntimeError("marts.customer_segments_monthly is empty: run the bank_customer_segments DAG first")
     months, per_month, labels = sorted(segments["month_start_date"].unique()), [], {}
     for month in months:
         group = segments[segments["month_start_date"] == month].set_index("customer_id")
-        baseline = _baseline_labels(conn, month).reindex(group.index)
+        baseline = _baseline_labels(conn, month.date()).reindex(group.index)
         archetypes = truth["archetype"].reindex(group.index)
         labels[month] = (group["segment_id"], baseline)
         per_month.append({"month": f"{month:%Y-%m}", "customers": len(group), "segments": group["segment_id"].nunique(),
